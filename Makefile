@@ -1,0 +1,34 @@
+# One-command set-up and runs. `make run` and `make test` build the virtual environment
+# (.venv, exact pins from requirements.txt, CPU build of torch) on first use.
+PYTHON ?= python3
+VENV ?= .venv
+CORES ?= all
+SNAKEMAKE = $(VENV)/bin/snakemake
+
+.PHONY: setup run report test test-fast bench clean
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11) and "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -r requirements.txt
+	$(VENV)/bin/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	$(SNAKEMAKE) --cores $(CORES)
+	$(SNAKEMAKE) --cores $(CORES) --report results/report.zip
+
+test: setup
+	$(VENV)/bin/python -m pytest -q
+
+test-fast: setup
+	$(VENV)/bin/python -m pytest -q -m "not slow"
+
+bench: setup
+	for bench in benchmarks/bench_*.py; do $(VENV)/bin/python $$bench || exit 1; done
+
+clean:
+	rm -rf results .snakemake
