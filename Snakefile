@@ -19,6 +19,12 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
+include: "workflow/rules/images.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/tracking.smk"
+include: "workflow/rules/score.smk"
+include: "workflow/rules/metrics.smk"
+include: "workflow/rules/plots.smk"
 
 
 rule all:

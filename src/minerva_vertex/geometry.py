@@ -209,12 +209,17 @@ def _slab(target: int, material: str, thickness: float, region: str) -> PassiveV
     return PassiveVolume(target, material, centre - thickness / 2, centre + thickness / 2, region)
 
 
+# Target 3's 76.3 mm of carbon centred on 4923.36 mm would reach into plane (8, 2) at
+# 4890.25 mm; it shares the upstream face of the target's iron and lead instead (toy choice).
+_T3_UPSTREAM_FACE_MM = TARGET_CENTRES_MM[3] - 25.75 / 2
+
+
 PASSIVE_VOLUMES = (
     _slab(1, "Fe", 25.75, "fe_side"),
     _slab(1, "Pb", 25.75, "pb_side"),
     _slab(2, "Fe", 25.75, "fe_side"),
     _slab(2, "Pb", 25.75, "pb_side"),
-    _slab(3, "C", 76.3, "c_half"),
+    PassiveVolume(3, "C", _T3_UPSTREAM_FACE_MM, _T3_UPSTREAM_FACE_MM + 76.3, "c_half"),
     _slab(3, "Fe", 25.75, "fe_third"),
     _slab(3, "Pb", 25.75, "pb_sixth"),
     _slab(4, "Pb", 8.0, "all"),

@@ -80,9 +80,30 @@ def root_file(config: dict, sample: str, part: str) -> str:
     return user_files(config, sample)[part]
 
 
+def simulation_job(config: dict, sample: str, part: str) -> dict:
+    """What one simulate job needs: model name and knobs, events of this part, seed, part index."""
+    entry = config["samples"][sample]["simulate"]
+    parts = simulated_part_names(entry["files"])
+    if part not in parts:
+        raise ConfigError(f"samples.{sample}.simulate.files", f"sample has no part '{part}' (parts: {parts[0]}..{parts[-1]})")
+    index = parts.index(part)
+    model = entry["model"]
+    return {
+        "model_name": model,
+        "model": dict(config.get("simulation", {}).get("models", {}).get(model) or {}),
+        "events": events_per_part(entry["events"], entry["files"])[index],
+        "seed": entry["seed"],
+        "part_index": index,
+    }
+
+
 def check_config(config: dict) -> None:
     """Cross-reference checks that a JSON schema cannot express."""
     models = config.get("simulation", {}).get("models", {})
+    from .simulation.models import PhysicsModel  # knob checks name the key; imported late
+
+    for name, knobs in models.items():
+        PhysicsModel.from_config(knobs, name)
     for sample, entry in config["samples"].items():
         if "simulate" in entry:
             model = entry["simulate"]["model"]
@@ -92,7 +113,58 @@ def check_config(config: dict) -> None:
                     f"samples.{sample}.simulate.model",
                     f"unknown model '{model}' (simulation.models has: {known})",
                 )
+            for key in ("events", "files", "seed"):
+                if key not in entry["simulate"]:
+                    raise ConfigError(f"samples.{sample}.simulate.{key}", "missing")
+            if entry["simulate"]["events"] < 1:
+                raise ConfigError(f"samples.{sample}.simulate.events", "must be at least 1")
             if entry["simulate"]["files"] > entry["simulate"]["events"]:
                 raise ConfigError(f"samples.{sample}.simulate.files", "more files than events")
         else:
             user_files(config, sample)
+    check_images_config(config)
+    check_models(config)
+
+
+def check_images_config(config: dict) -> None:
+    """The split fractions of section `images` sum to 1."""
+    from minerva_vertex.splits import check_fractions
+
+    try:
+        check_fractions(config.get("images", {}).get("splits", {}))
+    except ValueError as err:
+        raise ConfigError("images.splits", str(err).split(": ", 1)[-1]) from err
+
+
+def check_models(config: dict) -> None:
+    """Models refer to configured samples; a dann has a target; training needs labels."""
+    samples = config["samples"]
+    for name, model in (config.get("models") or {}).items():
+        key = f"models.{name}"
+        for field in ("train_sample", "target_sample"):
+            sample = model.get(field)
+            if sample is not None and sample not in samples:
+                known = ", ".join(sorted(samples))
+                raise ConfigError(f"{key}.{field}", f"unknown sample '{sample}' (samples has: {known})")
+        if model["kind"] == "dann":
+            if "target_sample" not in model:
+                raise ConfigError(f"{key}.target_sample", "a dann model needs a target sample")
+            if model["target_sample"] == model["train_sample"]:
+                raise ConfigError(f"{key}.target_sample", "the target sample must differ from train_sample")
+        elif "target_sample" in model:
+            raise ConfigError(f"{key}.target_sample", "only dann models take a target sample")
+        train_sample = samples[model["train_sample"]]
+        if "simulate" not in train_sample and train_sample.get("has_truth") is False:
+            raise ConfigError(
+                f"{key}.train_sample",
+                f"sample '{model['train_sample']}' has no truth (has_truth: false): no labels to train on",
+            )
+
+
+def training_samples(config: dict, model: str) -> dict[str, str]:
+    """Samples a model trains on, by role: ``source`` (labelled) and, for a dann, ``target``."""
+    entry = config["models"][model]
+    roles = {"source": entry["train_sample"]}
+    if entry["kind"] == "dann":
+        roles["target"] = entry["target_sample"]
+    return roles

@@ -1,0 +1,34 @@
+"""Rule train: train one configured network and write its weights, config and metrics."""
+
+import logging
+import sys
+
+import torch
+
+from minerva_vertex import training
+
+log = open(snakemake.log[0], "a", buffering=1)
+sys.stderr = log  # progress bars and warnings go to the rule's log
+logging.basicConfig(stream=log, level=logging.INFO, format="%(asctime)s %(message)s")
+torch.set_num_threads(snakemake.threads)
+result = training.train_to_files(
+    snakemake.wildcards.model,
+    snakemake.params.model,
+    snakemake.params.training,
+    source_files=snakemake.input.source,
+    target_files=snakemake.input.get("target", []),
+    checkpoint_dir=snakemake.params.checkpoint_dir,
+    weights=snakemake.output.weights,
+    config_out=snakemake.output.config,
+    metrics_out=snakemake.output.metrics,
+)
+best = result.metrics[result.best_epoch]
+logging.info(
+    "%s: selected epoch %d of %d (source validation loss %.4f, accuracy %.4f); resumed from epoch %d",
+    snakemake.wildcards.model,
+    result.best_epoch + 1,
+    len(result.metrics),
+    best["val_label_loss"],
+    best["val_accuracy"],
+    result.resumed_from_epoch,
+)

@@ -1,0 +1,313 @@
+"""Metric files of the workflow: read score, tracking and image files, write JSON and tables.
+
+:mod:`minerva_vertex.metrics` holds the definitions (pure functions); this module feeds
+them the test split of each sample and writes what the rules declare:
+
+- ``metrics/{model}/{sample}.json`` (a network) and ``metrics/tracking/{sample}.json``
+  (the track-based vertex): :func:`metrics.evaluate` plus, for a network, the purity
+  ratio network / tracking per target and material selection;
+- ``metrics/bias.json``: accuracy on each sample, the drop from the source (simulation)
+  sample to the target (data-like) sample, the share of the source-only-to-oracle gap the
+  DANN closes, predicted against true segment distributions, and the domain classifier's
+  AUC on each network's features;
+- the summary table (CSV and Markdown) and one table per comparison.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import h5py
+import hdf5plugin  # noqa: F401  (registers the filters the image files are written with)
+import numpy as np
+import pandas as pd
+
+from minerva_vertex import metrics, scoring
+
+TRUTH_KEYS = ("segments", "gen_data/mc_vtx_x", "gen_data/mc_vtx_y", "gen_data/mc_vtx_z", "gen_data/mc_targetZ")
+
+
+def write_json(path, data) -> None:
+    """JSON through a temporary name in the same folder, then moved into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text(path, text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def truth_dict(arrays: Mapping[str, np.ndarray]) -> dict | None:
+    """The truth metrics.evaluate needs, keyed without 'gen_data/'; None if absent."""
+    if not all(key in arrays for key in TRUTH_KEYS):
+        return None
+    return {key.removeprefix("gen_data/"): np.asarray(arrays[key]) for key in TRUTH_KEYS}
+
+
+def read_test_events(image_paths: Sequence) -> dict[str, np.ndarray]:
+    """Event ids and truth (where the files have it) of the test split of image files."""
+    pieces: dict[str, list] = {}
+    for path in image_paths:
+        with h5py.File(path, "r") as h5:
+            if "split" not in h5 or "eventids" not in h5:
+                raise ValueError(f"{path}: no 'split' or 'eventids' dataset (expected an image file)")
+            test = h5["split"][:] == scoring.TEST_SPLIT
+            for key in ("eventids", *TRUTH_KEYS):
+                if key in h5:
+                    pieces.setdefault(key, []).append(h5[key][:][test])
+    return {key: np.concatenate(parts) for key, parts in pieces.items() if len(parts) == len(image_paths)}
+
+
+def read_tracking(path) -> dict[str, np.ndarray]:
+    with h5py.File(path, "r") as h5:
+        for name in ("eventids", "segment", "vtx_x", "vtx_y"):
+            if name not in h5:
+                raise ValueError(f"{path}: no dataset '{name}' (expected a track-vertex file)")
+        return {name: h5[name][:] for name in ("eventids", "segment", "vtx_x", "vtx_y")}
+
+
+def align(reference_ids: np.ndarray, ids: np.ndarray, what: str) -> np.ndarray:
+    """Index into ``ids`` of each reference id; every reference id must be present."""
+    if len(ids) == 0:
+        found = np.zeros(len(reference_ids), dtype=bool)
+        position = np.zeros(len(reference_ids), dtype=np.int64)
+        order = position
+    else:
+        order = np.argsort(ids, kind="stable")
+        position = np.clip(np.searchsorted(ids[order], reference_ids), 0, len(ids) - 1)
+        found = ids[order][position] == reference_ids
+    if not np.all(found):
+        missing = reference_ids[~found][0]
+        raise ValueError(f"{what}: event id {missing} of the test split is missing")
+    return order[position]
+
+
+def tracking_evaluation(tracking_path, image_paths: Sequence, sample: str) -> dict:
+    """Metrics of the track-based vertex on the test split of a sample."""
+    events = read_test_events(image_paths)
+    vertices = read_tracking(tracking_path)
+    index = align(events["eventids"], vertices["eventids"], str(tracking_path))
+    reco_xy = (vertices["vtx_x"][index], vertices["vtx_y"][index])
+    result = metrics.evaluate(vertices["segment"][index], truth_dict(events), reco_xy)
+    return {"finder": "tracking", "kind": "tracking", "sample": sample, **result}
+
+
+def model_evaluation(score_paths: Sequence, tracking_path, tracking_metrics: Mapping | None, model: str, kind: str, sample: str) -> dict:
+    """Metrics of a network on a sample; the tracked (x, y) splits shared targets."""
+    scores = scoring.read_scores(score_paths)
+    reco_xy = None
+    if tracking_path is not None:
+        vertices = read_tracking(tracking_path)
+        index = align(scores["eventids"], vertices["eventids"], str(tracking_path))
+        reco_xy = (vertices["vtx_x"][index], vertices["vtx_y"][index])
+    truth = truth_dict(scores) if scores["has_truth"] else None
+    result = {"finder": model, "kind": kind, "sample": sample, **metrics.evaluate(scores["predicted"], truth, reco_xy)}
+    if truth is not None and tracking_metrics is not None and "targets" in tracking_metrics:
+        result["purity_ratio_to_tracking"] = metrics.purity_ratios(result["targets"], tracking_metrics["targets"])
+    return result
+
+
+def _accuracy(entry: Mapping | None):
+    if not entry or "segments" not in entry:
+        return None
+    return entry["segments"]["accuracy"]["value"]
+
+
+def model_roles(models_config: Mapping, source: str, target: str) -> dict[str, list[str]]:
+    """Source-only CNNs, DANNs (source -> target) and oracles (CNNs trained on the target)."""
+    roles = {"source_only": [], "adapted": [], "oracle": []}
+    for name, entry in models_config.items():
+        kind, trained_on = entry.get("kind"), entry.get("train_sample")
+        if kind == "cnn" and trained_on == source:
+            roles["source_only"].append(name)
+        elif kind == "dann" and trained_on == source and entry.get("target_sample", target) == target:
+            roles["adapted"].append(name)
+        elif kind == "cnn" and trained_on == target:
+            roles["oracle"].append(name)
+    return roles
+
+
+def bias_evaluation(
+    metric_files: Mapping[tuple[str, str], Mapping],
+    features: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    models_config: Mapping,
+    source: str,
+    target: str,
+    *,
+    seed: int = 0,
+) -> dict:
+    """Domain bias of every finder between the source and the target sample.
+
+    ``metric_files``: (finder, sample) -> metrics JSON (finder 'tracking' included);
+    ``features``: network -> (source features, target features) of the test events.
+    """
+    finders = sorted({finder for finder, _ in metric_files})
+    samples = sorted({sample for _, sample in metric_files})
+    result = {"source": source, "target": target, "finders": {}}
+    for finder in finders:
+        entry = {"accuracy": {}, "distributions": {}}
+        for sample in samples:
+            data = metric_files.get((finder, sample))
+            if data is None:
+                continue
+            entry["accuracy"][sample] = _accuracy(data)
+            dist = {"predicted": data["predicted_distribution"], "true": data.get("true_distribution")}
+            dist["total_variation_to_truth"] = metrics.total_variation(dist["predicted"], dist["true"]) if dist["true"] else None
+            entry["distributions"][sample] = dist
+        on_source, on_target = entry["accuracy"].get(source), entry["accuracy"].get(target)
+        entry["accuracy_drop"] = on_source - on_target if on_source is not None and on_target is not None else None
+        src_dist, tgt_dist = entry["distributions"].get(source), entry["distributions"].get(target)
+        entry["predicted_shift"] = metrics.total_variation(src_dist["predicted"], tgt_dist["predicted"]) if src_dist and tgt_dist else None
+        if finder in features:
+            entry["domain_auc"] = metrics.domain_auc(*features[finder], seed=seed)
+        result["finders"][finder] = entry
+    roles = model_roles(models_config, source, target)
+    result["roles"] = roles
+    gaps = {}
+    for adapted in roles["adapted"]:
+        for source_only in roles["source_only"]:
+            for oracle in roles["oracle"] or [None]:
+                acc = lambda name: result["finders"].get(name, {}).get("accuracy", {}).get(target) if name else None  # noqa: E731
+                gaps[f"{adapted} vs {source_only}" + (f" (oracle {oracle})" if oracle else "")] = {
+                    "adapted": adapted,
+                    "source_only": source_only,
+                    "oracle": oracle,
+                    "accuracy_gain": (acc(adapted) - acc(source_only)) if acc(adapted) is not None and acc(source_only) is not None else None,
+                    "drop_reduction": _difference(result["finders"], source_only, adapted),
+                    "gap_closed": metrics.gap_closed(acc(source_only), acc(adapted), acc(oracle)),
+                }
+    result["adaptation"] = gaps
+    return result
+
+
+def _difference(finders: Mapping, source_only: str, adapted: str):
+    a, b = finders.get(source_only, {}).get("accuracy_drop"), finders.get(adapted, {}).get("accuracy_drop")
+    return a - b if a is not None and b is not None else None
+
+
+# --- tables --------------------------------------------------------------------------------
+TARGET_HEADLINE = tuple(f"target{t}" for t in range(1, 6))
+
+
+def _value(entry: Mapping | None):
+    return None if entry is None else entry.get("value")
+
+
+def summary_rows(metric_files: Mapping[tuple[str, str], Mapping], bias: Mapping) -> pd.DataFrame:
+    """One row per finder and sample: the headline numbers of the run."""
+    rows = []
+    for (finder, sample), data in sorted(metric_files.items()):
+        row = {"finder": finder, "kind": data.get("kind", ""), "sample": sample, "events": data["n_events"]}
+        if "segments" in data:
+            acc = data["segments"]["accuracy"]
+            row["accuracy"] = acc["value"]
+            row["accuracy_err"] = 0.5 * (acc["interval"][1] - acc["interval"][0])
+            selections = data["targets"]["selections"]
+            purities = [_value(selections[t]["purity"]) for t in TARGET_HEADLINE]
+            efficiencies = [_value(selections[t]["efficiency"]) for t in TARGET_HEADLINE]
+            row["target_purity_mean"] = _mean(purities)
+            row["target_efficiency_mean"] = _mean(efficiencies)
+            ratios = data.get("purity_ratio_to_tracking")
+            row["purity_ratio_to_tracking"] = _mean([ratios.get(t) for t in TARGET_HEADLINE]) if ratios else None
+        finder_bias = bias.get("finders", {}).get(finder, {})
+        if sample == bias.get("target"):
+            row["accuracy_drop"] = finder_bias.get("accuracy_drop")
+            row["domain_auc"] = finder_bias.get("domain_auc", {}).get("auc")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+SUMMARY_COLUMNS = (
+    "finder", "kind", "sample", "events", "accuracy", "accuracy_err", "target_purity_mean",
+    "target_efficiency_mean", "purity_ratio_to_tracking", "accuracy_drop", "domain_auc",
+)
+
+
+def _mean(values):
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+def comparison_rows(metric_files: Mapping[tuple[str, str], Mapping], finders: Sequence[str], samples: Sequence[str], selections: Sequence[str]) -> pd.DataFrame:
+    """Efficiency and purity of each finder, sample and selection of a comparison."""
+    rows = []
+    for sample in samples:
+        for selection in selections:
+            for finder in finders:
+                data = metric_files.get((finder, sample))
+                row = {"sample": sample, "selection": metrics.selection_label(selection), "finder": finder}
+                if data is not None and "targets" in data:
+                    entry = data["targets"]["selections"][selection]
+                    for name in ("efficiency", "purity"):
+                        low, high = entry[name]["interval"]
+                        row.update({name: entry[name]["value"], f"{name}_low": low, f"{name}_high": high})
+                    row["purity_ratio_to_tracking"] = data.get("purity_ratio_to_tracking", {}).get(selection)
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_table(frame: pd.DataFrame, csv_path, markdown_path, title: str) -> None:
+    """CSV (full precision) and Markdown (3 significant decimals) of a table."""
+    write_text(csv_path, frame.to_csv(index=False))
+    write_text(markdown_path, f"# {title}\n\n" + markdown(frame) + "\n")
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    """A GitHub Markdown table without extra packages (pandas' to_markdown needs tabulate)."""
+
+    def cell(value) -> str:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return "-"
+        if isinstance(value, float):
+            return f"{value:.3f}"
+        return str(value)
+
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.astype(object).itertuples(index=False)]
+    return "\n".join([header, rule, *body])
+
+
+# --- file-level entry points of the rules ------------------------------------------------------
+def load_metric_files(paths: Sequence) -> dict[tuple[str, str], dict]:
+    """(finder, sample) -> metrics JSON, from the files' own 'finder' and 'sample' keys."""
+    result = {}
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        result[(data["finder"], data["sample"])] = data
+    return result
+
+
+def group_scores_by_model(paths: Sequence) -> dict[str, list[str]]:
+    """Score files (scores/{model}/{sample}/{part}.h5) grouped by model, order kept."""
+    groups: dict[str, list[str]] = {}
+    for path in paths:
+        groups.setdefault(Path(path).parts[-3], []).append(str(path))
+    return groups
+
+
+def bias_from_files(metric_paths: Sequence, source_scores: Sequence, target_scores: Sequence, models_config: Mapping, source: str, target: str, *, seed: int = 0) -> dict:
+    """:func:`bias_evaluation` from the rule's files."""
+    source_groups, target_groups = group_scores_by_model(source_scores), group_scores_by_model(target_scores)
+    features = {
+        model: (scoring.read_scores(source_groups[model], features=True)["features"], scoring.read_scores(target_groups[model], features=True)["features"])
+        for model in source_groups
+        if model in target_groups and source != target
+    }
+    return bias_evaluation(load_metric_files(metric_paths), features, models_config, source, target, seed=seed)

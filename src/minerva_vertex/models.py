@@ -1,0 +1,251 @@
+"""MINERvA's vertex-finding CNN and its domain adversarial version (DANN).
+
+The architecture is the talk's slide 8 (CNN) and slide 15 (DANN), as listed in the
+project's reference facts (MINERVA.md, "The network"):
+
+- one tower per view (X 127x50, U and V 127x25); each tower is four convolution units
+  (12, 20, 28, 36 outputs; kernels (8,3), (7,3), (7,3), (7,3), strip axis first), each
+  followed by ReLU and max-pooling (2,1) stride (2,1) -- the strip axis is pooled, z never;
+  then a fully connected layer of 196, ReLU, dropout;
+- the three towers' outputs are concatenated (the *features*), then 128, ReLU, dropout,
+  then 11 outputs (softmax loss, applied by the trainer);
+- DANN: the features go through a gradient reversal layer to a domain classifier of
+  1024, ReLU, dropout, 1024, ReLU, dropout, 1 output (sigmoid cross entropy).
+
+Convolutions have no padding and pooling rounds down, as in Caffe's "valid" convolution;
+the shapes per layer are listed by :func:`layer_shapes`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+N_STRIPS = 127  # image height, strips per plane (MINERVA.md)
+VIEW_WIDTHS = {"x": 50, "u": 25, "v": 25}  # image width, planes per view (MINERVA.md)
+N_SEGMENTS = 11  # z-segments 0-10 (MINERvA's getSegmentForZPosition)
+
+# Slide 8: (outputs, kernel) of the four convolution units of a tower.
+CONV_UNITS = ((12, (8, 3)), (20, (7, 3)), (28, (7, 3)), (36, (7, 3)))
+POOL = (2, 1)  # max-pooling kernel and stride: strip axis only
+TOWER_UNITS = 196  # fully connected layer closing each tower (slide 8)
+JOINT_UNITS = 128  # fully connected layer after the concatenation (slide 8)
+DOMAIN_UNITS = 1024  # the two hidden layers of the domain classifier (slide 15)
+VIEWS = ("x", "u", "v")
+
+
+def conv_output_shape(height: int, width: int) -> tuple[int, int]:
+    """(height, width) after a tower's four convolution units."""
+    for _, (kh, kw) in CONV_UNITS:
+        height, width = (height - kh + 1) // POOL[0], (width - kw + 1) // POOL[1]
+    return height, width
+
+
+class Tower(nn.Module):
+    """One view's convolution units and fully connected layer."""
+
+    def __init__(self, width: int, channels: int = 1, dropout: float = 0.5):
+        super().__init__()
+        layers: list[nn.Module] = []
+        in_channels = channels
+        for out_channels, kernel in CONV_UNITS:
+            layers += [
+                nn.Conv2d(in_channels, out_channels, kernel),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(POOL, stride=POOL),
+            ]
+            in_channels = out_channels
+        self.conv = nn.Sequential(*layers)
+        height, out_width = conv_output_shape(N_STRIPS, width)
+        self.flat_size = in_channels * height * out_width
+        self.fc = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(self.flat_size, TOWER_UNITS),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+        )
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.conv(image))
+
+
+class FeatureExtractor(nn.Module):
+    """The three towers; their outputs concatenated (3 x 196 features)."""
+
+    def __init__(self, channels: int = 1, dropout: float = 0.5):
+        super().__init__()
+        self.towers = nn.ModuleDict({view: Tower(VIEW_WIDTHS[view], channels, dropout) for view in VIEWS})
+        self.n_features = len(VIEWS) * TOWER_UNITS
+
+    def forward(self, x: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.towers["x"](x), self.towers["u"](u), self.towers["v"](v)], dim=1)
+
+
+class LabelPredictor(nn.Module):
+    """128, ReLU, dropout, 11 segment logits."""
+
+    def __init__(self, n_features: int, dropout: float = 0.5, n_classes: int = N_SEGMENTS):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(n_features, JOINT_UNITS),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(JOINT_UNITS, n_classes),
+        )
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.net(features)
+
+
+class VertexCNN(nn.Module):
+    """The talk's slide-8 network: segment logits from the X, U and V images."""
+
+    kind = "cnn"
+
+    def __init__(self, channels: int = 1, dropout: float = 0.5):
+        super().__init__()
+        self.channels = channels
+        self.extractor = FeatureExtractor(channels, dropout)
+        self.predictor = LabelPredictor(self.extractor.n_features, dropout)
+
+    def features(self, x: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return self.extractor(x, u, v)
+
+    def classify(self, features: torch.Tensor) -> torch.Tensor:
+        return self.predictor(features)
+
+    def forward(self, x: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return self.classify(self.features(x, u, v))
+
+
+class _ReverseGradient(torch.autograd.Function):
+    """Identity forward; the incoming gradient times -lambda backward (Ganin et al. 2016)."""
+
+    @staticmethod
+    def forward(ctx, inputs: torch.Tensor, lambda_: float) -> torch.Tensor:
+        ctx.lambda_ = float(lambda_)
+        return inputs.view_as(inputs)
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):
+        return -ctx.lambda_ * grad_output, None
+
+
+def reverse_gradient(inputs: torch.Tensor, lambda_: float) -> torch.Tensor:
+    """Gradient reversal: ``inputs`` unchanged, gradient scaled by ``-lambda_``."""
+    return _ReverseGradient.apply(inputs, lambda_)
+
+
+class GradientReversal(nn.Module):
+    """Gradient reversal as a module; set ``lambda_`` as training progresses."""
+
+    def __init__(self, lambda_: float = 1.0):
+        super().__init__()
+        self.lambda_ = lambda_
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return reverse_gradient(inputs, self.lambda_)
+
+    def extra_repr(self) -> str:
+        return f"lambda_={self.lambda_}"
+
+
+class DomainClassifier(nn.Module):
+    """Slide 15: 1024, ReLU, dropout, 1024, ReLU, dropout, one logit (target domain = 1)."""
+
+    def __init__(self, n_features: int, dropout: float = 0.5):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(n_features, DOMAIN_UNITS),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(DOMAIN_UNITS, DOMAIN_UNITS),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(DOMAIN_UNITS, 1),
+        )
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.net(features).squeeze(1)
+
+
+class VertexDANN(VertexCNN):
+    """The CNN plus a domain classifier behind a gradient reversal layer (slide 15).
+
+    ``forward`` gives segment logits like the CNN, so evaluation treats both alike.
+    """
+
+    kind = "dann"
+
+    def __init__(self, channels: int = 1, dropout: float = 0.5):
+        super().__init__(channels, dropout)
+        self.domain_classifier = DomainClassifier(self.extractor.n_features, dropout)
+
+    def domain_logit(self, features: torch.Tensor, lambda_: float) -> torch.Tensor:
+        """Domain logit of the features; the gradient reaching the features is reversed."""
+        return self.domain_classifier(reverse_gradient(features, lambda_))
+
+
+MODEL_CLASSES = {"cnn": VertexCNN, "dann": VertexDANN}
+
+
+def build_model(kind: str, channels: int = 1, dropout: float = 0.5) -> VertexCNN:
+    """A fresh network of ``kind`` 'cnn' or 'dann'."""
+    try:
+        cls = MODEL_CLASSES[kind]
+    except KeyError:
+        raise ValueError(f"unknown model kind '{kind}' (known: {', '.join(MODEL_CLASSES)})") from None
+    return cls(channels=channels, dropout=dropout)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def layer_shapes(model: VertexCNN, batch: int = 1) -> dict[str, tuple[int, ...]]:
+    """Output shape of every layer for a batch of zeros, keyed by module name."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    hooks = [
+        module.register_forward_hook(lambda m, i, o, name=name: shapes.__setitem__(name, tuple(o.shape)))
+        for name, module in model.named_modules()
+        if not list(module.children())
+    ]
+    x, u, v = example_inputs(model.channels, batch)
+    with torch.no_grad():
+        model.eval()
+        features = model.features(x, u, v)
+        model.classify(features)
+        if isinstance(model, VertexDANN):
+            model.domain_logit(features, 1.0)
+    for hook in hooks:
+        hook.remove()
+    return shapes
+
+
+def example_inputs(channels: int = 1, batch: int = 1) -> tuple[torch.Tensor, ...]:
+    """Zero images of the three views in the HDF5 contract's shapes."""
+    return tuple(torch.zeros(batch, channels, N_STRIPS, VIEW_WIDTHS[view]) for view in VIEWS)
+
+
+def flops_per_event(model: VertexCNN) -> float:
+    """Multiply-adds x 2 of one forward pass through the label path (conv + linear layers)."""
+    total = 0
+    hooks = []
+
+    def count(module, inputs, output):
+        nonlocal total
+        if isinstance(module, nn.Conv2d):
+            kh, kw = module.kernel_size
+            total += 2 * output[0].numel() * module.in_channels * kh * kw
+        elif isinstance(module, nn.Linear):
+            total += 2 * module.in_features * module.out_features
+
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            hooks.append(module.register_forward_hook(count))
+    with torch.no_grad():
+        model.eval()
+        model.classify(model.features(*example_inputs(model.channels, 1)))
+    for hook in hooks:
+        hook.remove()
+    return float(total)

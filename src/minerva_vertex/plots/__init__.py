@@ -1,0 +1,1 @@
+"""Plots of the pipeline, one module per kind of plot."""

@@ -1,0 +1,39 @@
+"""HEP look and atomic saving for the evaluation plots (PNG for the report, PDF for papers)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import mplhep  # noqa: E402
+
+FINDER_COLOURS = {"tracking": "#7a7a7a"}
+PALETTE = ("#3f90da", "#e42536", "#ffa90e", "#964a8b", "#92dadd", "#bd1f01", "#94a4a2", "#832db6")
+SEGMENT_TICKS = list(range(11))
+
+
+def use_style() -> None:
+    plt.style.use(mplhep.style.ROOT)
+    plt.rcParams.update({"figure.dpi": 100, "savefig.bbox": "tight", "font.size": 14})
+
+
+def colour(finder: str, index: int) -> str:
+    return FINDER_COLOURS.get(finder, PALETTE[index % len(PALETTE)])
+
+
+def save(figure, *paths) -> None:
+    """Write the figure to each path (format from the suffix) via a temporary name."""
+    for path in paths:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+        try:
+            figure.savefig(tmp, format=path.suffix.lstrip("."))
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    plt.close(figure)

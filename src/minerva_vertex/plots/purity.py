@@ -1,0 +1,84 @@
+"""Purity and efficiency with 68 % Clopper-Pearson error bars: by segment and by target.
+
+Finders (tracking and networks) sit side by side at each segment or selection, one marker
+colour each; one row of panels per sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from minerva_vertex import metrics
+from minerva_vertex.plots import evaluation_style as style
+
+QUANTITIES = ("purity", "efficiency")
+
+
+def _points(entries: Sequence[Mapping]):
+    values = np.array([np.nan if e["value"] is None else e["value"] for e in entries], dtype=float)
+    low = np.array([e["interval"][0] for e in entries])
+    high = np.array([e["interval"][1] for e in entries])
+    # An undefined ratio (nothing to divide) is drawn as nothing.
+    return values, np.where(np.isnan(values), 0, values - low), np.where(np.isnan(values), 0, high - values)
+
+
+def _panel(ax, series: Mapping[str, Sequence[Mapping]], labels: Sequence[str], ylabel: str, spread: float) -> None:
+    n = len(series)
+    positions = np.arange(len(labels))
+    for i, (finder, entries) in enumerate(series.items()):
+        values, low, high = _points(entries)
+        offset = (i - (n - 1) / 2) * spread / max(n, 1)
+        ax.errorbar(positions + offset, values, yerr=[low, high], fmt="o", ms=5, capsize=2, color=style.colour(finder, i), label=finder)
+    ax.set_xticks(positions)
+    ax.set_xticklabels(labels, rotation=45 if max(len(s) for s in labels) > 3 else 0, ha="right" if max(len(s) for s in labels) > 3 else "center")
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 1.05)
+
+
+def _figure(n_rows: int, width: float):
+    figure, axes = plt.subplots(n_rows, 2, figsize=(width, 5.5 * n_rows), squeeze=False)
+    return figure, axes
+
+
+def plot_by_segment(metric_files: Mapping[tuple[str, str], Mapping], finders: Sequence[str], samples: Sequence[str], png, pdf, *, spread: float = 0.6, title: str = "") -> None:
+    """Purity and efficiency per true/reconstructed segment 0-10."""
+    style.use_style()
+    figure, axes = _figure(len(samples), 16)
+    for row, sample in enumerate(samples):
+        for col, quantity in enumerate(QUANTITIES):
+            series = {f: metric_files[(f, sample)]["segments"][quantity] for f in finders if "segments" in metric_files.get((f, sample), {})}
+            ax = axes[row, col]
+            if series:
+                _panel(ax, series, [str(s) for s in range(metrics.N_SEGMENTS)], f"{quantity.capitalize()} (fraction)", spread)
+                ax.legend(fontsize=10, loc="lower left")
+            else:
+                ax.text(0.5, 0.5, "no truth", transform=ax.transAxes, ha="center")
+            ax.set_xlabel("z-segment")
+            ax.set_title(f"{sample}: {quantity} {title}".strip(), fontsize=13)
+    style.save(figure, png, pdf)
+
+
+def plot_by_target(metric_files: Mapping[tuple[str, str], Mapping], finders: Sequence[str], samples: Sequence[str], selections: Sequence[str], png, pdf, *, spread: float = 0.6, title: str = "") -> None:
+    """Purity and efficiency of the target and material selections."""
+    style.use_style()
+    figure, axes = _figure(len(samples), max(10, 1.1 * len(selections) + 6))
+    labels = [metrics.selection_label(s) for s in selections]
+    for row, sample in enumerate(samples):
+        for col, quantity in enumerate(QUANTITIES):
+            series = {
+                f: [metric_files[(f, sample)]["targets"]["selections"][s][quantity] for s in selections]
+                for f in finders
+                if "targets" in metric_files.get((f, sample), {})
+            }
+            ax = axes[row, col]
+            if series:
+                _panel(ax, series, labels, f"{quantity.capitalize()} (fraction)", spread)
+                ax.legend(fontsize=10, loc="lower left")
+            else:
+                ax.text(0.5, 0.5, "no truth", transform=ax.transAxes, ha="center")
+            ax.set_xlabel("Target and material")
+            ax.set_title(f"{sample}: {quantity} {title}".strip(), fontsize=13)
+    style.save(figure, png, pdf)

@@ -1,0 +1,407 @@
+"""Particles through the layer stack, all at once: flat numpy arrays of (particle, layer)
+crossings, only the layers each particle can reach (its range, the inner detector).
+
+Charged tracks (muons, charged pions, protons) lose energy by the range table, scatter
+(Highland), stop, leave the inner detector, or (hadrons) interact after an exponential
+number of nuclear interaction lengths, making secondaries. Photons from neutral pions
+convert after 9/7 radiation lengths and shower with a gamma-function longitudinal profile,
+so a shower in Pb or Fe is short and mostly invisible. Energy is recorded only in
+scintillator layers: passive material never gives a deposit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+from scipy.special import gammainc
+
+from .. import geometry as geo
+from .interactions import PI0, Particles, rotate_to
+from .materials import (
+    INNER_DETECTOR_APOTHEM_MM,
+    MASS_MEV,
+    MIP_DEDX_MEV_CM2_G,
+    MUON,
+    PI0_MASS_MEV,
+    PION,
+    PROTON,
+    SPEED_OF_LIGHT_MM_NS,
+    STACK,
+    dedx_scintillator,
+    kinetic_of_range,
+    range_of_kinetic,
+)
+
+# A minimum-ionising particle leaves about 3.4 MeV visible in a plane at normal incidence
+# (MINERVA.md: Landau, most probable 1.7 MeV/cm, width about 0.5 MeV/cm); taken as the
+# most probable value for a typical MINERvA muon (3 GeV), the width read as a full width
+# at half maximum. VISIBLE_PER_MEV turns mean energy loss into visible energy.
+MIP_MPV_PLANE_MEV = 3.4
+REFERENCE_MUON_MEV = 3000.0
+_REFERENCE_BETA_GAMMA = np.sqrt(REFERENCE_MUON_MEV * (REFERENCE_MUON_MEV + 2 * MASS_MEV[MUON])) / MASS_MEV[MUON]
+VISIBLE_PER_MEV = MIP_MPV_PLANE_MEV / (
+    float(dedx_scintillator(MASS_MEV[MUON], np.array(_REFERENCE_BETA_GAMMA))) * geo.SCINTILLATOR_G_PER_CM2
+)
+LANDAU_RELATIVE_SCALE = (0.5 / 3.58) / 1.7  # Moyal FWHM is 3.58 scale units
+CRITICAL_ENERGY_MEV = 93.1  # polystyrene (PDG)
+SHOWER_B = 0.5  # longitudinal profile parameter (PDG)
+SHOWER_SLICES = 2  # transverse sub-deposits per shower layer
+MIN_DEPOSIT_MEV = 0.02
+MIN_SECONDARY_PARENT_MEV = 20.0  # below this an interaction just absorbs the hadron
+MAX_GENERATION = 2  # secondaries of secondaries do not interact again
+
+
+@dataclass
+class Deposits:
+    """Energy deposits in scintillator planes (before the detector response)."""
+
+    event: np.ndarray
+    plane_row: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    energy: np.ndarray  # visible MeV
+    time: np.ndarray  # ns
+
+    @staticmethod
+    def concat(parts: list[Deposits]) -> Deposits:
+        return Deposits(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Deposits)))
+
+
+@dataclass
+class _Crossings:
+    """The layers each particle crosses while inside the inner detector, flat: entries
+    grouped by particle (``track``, in particle order), each particle's in the order it
+    travels. Only layers it can reach are listed (see ``_window``); positions are computed
+    on demand (``at``) for the entries that need them."""
+
+    track: np.ndarray  # particle of each entry
+    first: np.ndarray  # (particles + 1,) index of each particle's first entry; last = total
+    layer: np.ndarray  # layer index
+    path: np.ndarray  # mm in the layer's material (0 where the region has none)
+    middle: np.ndarray  # z of the middle of the crossing
+    start: np.ndarray  # (particles, 3) start of each particle
+    direction: np.ndarray  # (particles, 3)
+    cos: np.ndarray  # |cos| of each particle's polar angle, capped for grazing tracks
+
+    def at(self, entries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Distance (mm from the start) and x, y of the middle of the given crossings."""
+        t = self.track[entries]
+        distance = np.abs(self.middle[entries] - self.start[t, 2]) / self.cos[t]
+        x = self.start[t, 0] + self.direction[t, 0] * distance
+        return distance, x, self.start[t, 1] + self.direction[t, 1] * distance
+
+    def offset(self, cumulative: np.ndarray) -> np.ndarray:
+        """Per entry: ``cumulative`` (a running sum over all entries) just before its
+        particle's first entry."""
+        before = np.concatenate([[0], cumulative])[self.first[:-1]]
+        return np.repeat(before, np.diff(self.first))
+
+    def cumsum(self, values: np.ndarray) -> np.ndarray:
+        """Per particle: the sum of its entries so far (this one included)."""
+        total = np.cumsum(values)
+        return total - self.offset(total)
+
+
+# Layers and scintillator planes in z order: planes among layers [0, k) is _PLANES_BEFORE[k].
+_PLANES_BEFORE = np.concatenate([[0], np.cumsum(STACK.plane_row >= 0)])
+# A plane takes at least this much range (scintillator g/cm2) from a track that crosses it
+# whole (PLANE_THICKNESS_MM at normal incidence); a little less to be safe from rounding.
+_MIN_RANGE_PER_PLANE = 0.999 * geo.SCINTILLATOR_G_PER_CM2
+_REGION_NAMES = ("all", "fe_side", "pb_side", "c_half", "fe_third", "pb_sixth")  # geometry.in_region
+_REGION_CODES = {name: code for code, name in enumerate(_REGION_NAMES)}
+_LAYER_REGION = np.array([_REGION_CODES[r] for r in STACK.region])
+_THICKNESS = STACK.z_hi - STACK.z_lo
+_RANGE_PER_MM = STACK.density / 10.0 * STACK.loss_ratio  # scintillator-equivalent g/cm2 per mm
+_INTERACTIONS_PER_MM = 1.0 / STACK.interaction_length_mm
+_RADIATION_LENGTHS_PER_MM = 1.0 / STACK.radiation_length_mm
+_MIDDLE = 0.5 * (STACK.z_lo + STACK.z_hi)  # sorted, as z_lo and z_hi are
+_MAX_OVERLAP = max(int(np.sum((STACK.z_lo <= z) & (z < STACK.z_hi))) for z in STACK.z_lo)
+# Outward normals of the sides of the hexagon of geometry.in_fiducial (apothem along x).
+_HEXAGON_NORMALS = np.array([[1.0, 0.0], [-1.0, 0.0], [0.5, np.sqrt(3.0) / 2], [-0.5, np.sqrt(3.0) / 2],
+                             [0.5, -np.sqrt(3.0) / 2], [-0.5, -np.sqrt(3.0) / 2]]).T
+
+
+def _inner_detector_interval(pos: np.ndarray, direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distances along each straight line between which it is inside the inner detector
+    (the hexagon of geometry.in_fiducial); empty (entry > exit) where it never is."""
+    speed = direction[:, :2] @ _HEXAGON_NORMALS  # (particles, sides): towards each side
+    room = INNER_DETECTOR_APOTHEM_MM - pos[:, :2] @ _HEXAGON_NORMALS
+    with np.errstate(divide="ignore", invalid="ignore"):
+        limit = room / speed
+    leave = np.where(speed > 0, limit, np.inf).min(axis=1)
+    enter = np.where(speed < 0, limit, -np.inf).max(axis=1)
+    never = ((speed == 0) & (room < 0)).any(axis=1)  # parallel to a side, beyond it
+    return enter, np.where(never, -np.inf, leave)
+
+
+def _first_crossing(z0, forward, layer):
+    """z range of each particle's crossing of ``layer`` (from its start on)."""
+    z_lo, z_hi = STACK.z_lo[layer], STACK.z_hi[layer]
+    return np.where(forward, np.maximum(z_lo, z0), z_lo), np.where(forward, z_hi, np.minimum(z_hi, z0))
+
+
+def _window(pos: np.ndarray, direction: np.ndarray, forward: np.ndarray, cos: np.ndarray, reach_g_cm2=None):
+    """First layer (in travel order), number of layers and distance of leaving the inner
+    detector of each particle. The layers are those ahead of its start, up to where it
+    leaves the inner detector (judged at the middle of each crossing)
+    and, given ``reach_g_cm2`` (scintillator-equivalent range), where the planes alone would
+    have stopped it: cut layers could never hold an active step. A particle whose first
+    crossing is outside gets none (it never comes back inside along a straight line)."""
+    z0 = pos[:, 2]
+    n_layers = len(STACK)
+    # Forward: the layers ending beyond z0; backward: those starting before it.
+    first = np.where(forward, np.searchsorted(STACK.z_hi, z0, "right"), np.searchsorted(STACK.z_lo, z0, "left") - 1)
+    enter, leave = _inner_detector_interval(pos, direction)
+    lo, hi = _first_crossing(z0, forward, np.clip(first, 0, n_layers - 1))
+    first_distance = np.abs(0.5 * (lo + hi) - z0) / cos
+    starts_inside = (first_distance >= enter) & (first_distance <= leave)
+    reach_z = np.where(starts_inside, leave * cos, 0.0)
+    # Layers the start lies in come first and always stay (their middles are checked exactly).
+    end_forward = np.maximum(np.searchsorted(_MIDDLE, z0 + reach_z, "right"), np.searchsorted(STACK.z_lo, z0, "left"))
+    end_backward = np.minimum(np.searchsorted(_MIDDLE, z0 - reach_z, "left"), np.searchsorted(STACK.z_hi, z0, "right"))
+    end = np.where(forward, end_forward, end_backward - 1)
+    if reach_g_cm2 is not None:
+        planes = reach_g_cm2 / _MIN_RANGE_PER_PLANE + 1  # planes it can cross beyond the first
+        start_fwd = _PLANES_BEFORE[np.minimum(first + 1, n_layers)]
+        start_bwd = _PLANES_BEFORE[np.clip(first, 0, n_layers)]
+        end = np.where(forward, np.minimum(end, np.searchsorted(_PLANES_BEFORE, start_fwd + planes, "left") + 1),
+                       np.maximum(end, np.searchsorted(_PLANES_BEFORE, start_bwd - planes, "right") - 3))
+    count = np.where(starts_inside, np.maximum(np.where(forward, end - first, first - end), 0), 0)
+    return first, count, leave
+
+
+def _crossings(pos: np.ndarray, direction: np.ndarray, reach_g_cm2=None) -> _Crossings:
+    forward = direction[:, 2] >= 0
+    cos = np.maximum(np.abs(direction[:, 2]), 0.05)  # cap the path of grazing tracks
+    first_layer, count, leave = _window(pos, direction, forward, cos, reach_g_cm2)
+    first = np.concatenate([[0], np.cumsum(count)])
+    track = np.repeat(np.arange(len(count)), count)
+    step = np.arange(first[-1]) - np.repeat(first[:-1], count)
+    layer = np.repeat(first_layer, count) + np.where(np.repeat(forward, count), step, -step)
+    # Every layer is crossed whole but those the start lies in: among the first few
+    # (passive slabs overlap in z, at most _MAX_OVERLAP deep).
+    dz, middle = _THICKNESS[layer], _MIDDLE[layer]
+    starts = (first[:-1, None] + np.arange(_MAX_OVERLAP)).ravel()
+    starts = starts[starts < np.repeat(first[1:], _MAX_OVERLAP)]
+    start_track = track[starts]
+    lo, hi = _first_crossing(pos[start_track, 2], forward[start_track], layer[starts])
+    dz[starts] = np.clip(hi - lo, 0, None)
+    middle[starts] = 0.5 * (lo + hi)
+    path = dz / np.repeat(cos, count)
+    c = _Crossings(track, first, layer, path, middle, pos, direction, cos)
+    # A crossing of the start's layers whose middle is outside the inner detector holds nothing.
+    distance, _, _ = c.at(starts)
+    path[starts[distance > leave[start_track]]] = 0.0
+    passive = np.flatnonzero(_LAYER_REGION[layer] > 0)  # passive material only inside its region
+    _, x, y = c.at(passive)
+    path[passive] *= _in_region(_LAYER_REGION[layer[passive]], x, y)
+    return c
+
+
+def _in_region(code: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """geometry.in_region for points each with its own region (``_REGION_CODES``)."""
+    result = np.ones(len(code), dtype=bool)
+    for name, value in _REGION_CODES.items():
+        sel = np.flatnonzero(code == value)
+        if value and len(sel):
+            result[sel] = geo.in_region(name, x[sel], y[sel])
+    return result
+
+
+def _segment_exclusive_cumsum(values: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Cumulative sum of the earlier entries of the same segment (``first``: index of the
+    segment's first entry, per entry)."""
+    exclusive = np.cumsum(values) - values
+    return exclusive - exclusive[first]
+
+
+def _moyal(rng, n: int) -> np.ndarray:
+    """Standard Moyal variates (Landau approximation, mode 0): -ln(Z^2), Z normal."""
+    return -np.log(np.maximum(rng.standard_normal(n) ** 2, 1e-30))
+
+
+def step_charged(rng, tracks: Particles) -> tuple[Deposits, Particles]:
+    """Deposits of charged tracks and the secondaries of their hadronic interactions."""
+    range_start = range_of_kinetic(tracks.species, tracks.kinetic)
+    c = _crossings(tracks.pos, tracks.dir, range_start)
+    per_track = np.diff(c.first)
+    consumed = c.path * _RANGE_PER_MM[c.layer]
+    range_before = np.repeat(range_start, per_track) - (c.cumsum(consumed) - consumed)
+    lengths_here = c.path * _INTERACTIONS_PER_MM[c.layer]
+    lengths = c.cumsum(lengths_here)
+    lengths_before = lengths - lengths_here
+    can_interact = (tracks.species != MUON) & (tracks.generation < MAX_GENERATION)
+    budget = np.repeat(np.where(can_interact, rng.exponential(1.0, len(tracks)), np.inf), per_track)
+    # Alive: range left and no interaction in an earlier layer (lengths only grow).
+    alive = (range_before > 0) & (lengths_before < budget)
+    entry = np.flatnonzero(alive & (c.path > 0))  # in (track, travel) order
+    interacts_here = lengths[entry] >= budget[entry]
+
+    i = c.track[entry]
+    species = tracks.species[i]
+    kinetic_out = kinetic_of_range(species, range_before[entry] - consumed[entry])
+    # A track enters a step with what it kept from its previous step (layers between have
+    # no material in its way).
+    new_track = np.r_[True, i[1:] != i[:-1]]
+    first_step = np.flatnonzero(new_track)
+    kinetic_in = np.r_[0.0, kinetic_out[:-1]]
+    kinetic_in[first_step] = kinetic_of_range(species[first_step], range_before[entry[first_step]])
+    loss = kinetic_in - kinetic_out
+    layer = c.layer[entry]
+    path = c.path[entry]
+    grams = path / 10.0 * STACK.density[layer]
+    distance, x, y = c.at(entry)
+
+    # Multiple scattering (Highland) kicks, accumulated into transverse offsets.
+    mass = MASS_MEV[species]
+    thickness = np.maximum(path / STACK.radiation_length_mm[layer], 1e-9)
+    momentum = np.sqrt(kinetic_in * (kinetic_in + 2 * mass))
+    beta = momentum / (kinetic_in + mass)
+    theta0 = 13.6 / np.maximum(momentum * beta, 1e-3) * np.sqrt(thickness) * (1 + 0.038 * np.log(thickness))
+    theta0 = np.clip(theta0, 0, 0.5)
+    first_of_track = first_step[np.cumsum(new_track) - 1]
+    offsets = []
+    for _ in range(2):
+        kick = rng.normal(0.0, 1.0, len(i)) * theta0
+        before = _segment_exclusive_cumsum(kick, first_of_track)
+        moment = _segment_exclusive_cumsum(kick * distance, first_of_track)
+        offsets.append(distance * before - moment)
+
+    # Visible energy in scintillator: Landau (Moyal) fluctuations about the mean loss,
+    # narrower for heavily ionising steps (more collisions).
+    in_plane = STACK.plane_row[layer] >= 0
+    relative_loss = loss / np.maximum(MIP_DEDX_MEV_CM2_G * grams, 1e-9)
+    scale = LANDAU_RELATIVE_SCALE / np.sqrt(np.maximum(relative_loss, 1.0))
+    visible = loss * VISIBLE_PER_MEV * np.maximum(1 + scale * np.minimum(_moyal(rng, len(i)), 40.0), 0.05)
+    beta0 = _beta(tracks.species, tracks.kinetic)
+    time = tracks.time[i] + distance / (beta0[i] * SPEED_OF_LIGHT_MM_NS)
+    x, y = x + offsets[0], y + offsets[1]
+    keep = in_plane & (visible > MIN_DEPOSIT_MEV)
+    deposits = Deposits(
+        tracks.event[i[keep]], STACK.plane_row[layer[keep]], x[keep], y[keep], visible[keep], time[keep]
+    )
+    hit = np.flatnonzero(interacts_here & (kinetic_out > MIN_SECONDARY_PARENT_MEV))
+    start = np.stack([x[hit], y[hit], tracks.pos[i[hit], 2] + tracks.dir[i[hit], 2] * distance[hit]], axis=1)
+    secondaries = _secondaries(rng, tracks.select(i[hit]), kinetic_out[hit], start, time[hit])
+    return deposits, secondaries
+
+
+def _beta(species: np.ndarray, kinetic: np.ndarray) -> np.ndarray:
+    mass = MASS_MEV[species]
+    return np.sqrt(kinetic * (kinetic + 2 * mass)) / (kinetic + mass)
+
+
+def _secondaries(rng, parents: Particles, kinetic: np.ndarray, start: np.ndarray, time: np.ndarray) -> Particles:
+    """A hadronic interaction: 1 + Poisson(0.7) charged hadrons and sometimes a pi0 share
+    70 % of the kinetic energy (the rest goes to neutrons and binding); a slow nuclear
+    fragment (proton, 10-60 MeV) leaves a short heavily ionising stub."""
+    n = len(parents)
+    n_charged = 1 + rng.poisson(0.7, n)
+    n_pi0 = (rng.random(n) < 0.25).astype(np.int64)
+    counts = n_charged + n_pi0
+    parent = np.repeat(np.arange(n), counts)
+    rank = np.arange(len(parent)) - (np.cumsum(counts) - counts)[parent]
+    species = np.where(rank >= n_charged[parent], PI0, np.where(rng.random(len(parent)) < 0.5, PION, PROTON))
+    share = rng.exponential(1.0, len(parent))
+    share /= np.bincount(parent, weights=share, minlength=n)[parent]
+    energy = 0.7 * kinetic[parent] * share
+    mass = np.where(species == PI0, PI0_MASS_MEV, MASS_MEV[np.minimum(species, 2)])
+    momentum = np.sqrt(energy * (energy + 2 * mass))
+    sin = rng.exponential(300.0, len(parent)) / np.maximum(momentum, 1e-6)
+    cos = np.where(sin < 1, np.sqrt(1 - np.minimum(sin, 1) ** 2), rng.uniform(-1, 1, len(parent)))
+    direction = rotate_to(parents.dir[parent], cos, rng.uniform(0, 2 * np.pi, len(parent)))
+    fragment_dir = rotate_to(parents.dir, rng.uniform(-1, 1, n), rng.uniform(0, 2 * np.pi, n))
+    return Particles(
+        event=np.concatenate([parents.event[parent], parents.event]),
+        species=np.concatenate([species, np.full(n, PROTON)]),
+        kinetic=np.concatenate([energy, rng.uniform(10.0, 60.0, n)]),
+        pos=np.concatenate([start[parent], start]),
+        dir=np.concatenate([direction, fragment_dir]),
+        time=np.concatenate([time[parent], time]),
+        generation=np.concatenate([parents.generation[parent] + 1, parents.generation + 1]),
+    )
+
+
+def pi0_photons(rng, pi0: Particles) -> Particles:
+    """The two decay photons of each neutral pion (isotropic in its rest frame); a photon's
+    ``kinetic`` is its energy."""
+    n = len(pi0)
+    energy = pi0.kinetic + PI0_MASS_MEV
+    gamma = energy / PI0_MASS_MEV
+    beta = np.sqrt(1 - 1 / gamma**2)
+    cos_star = rng.uniform(-1, 1, n)
+    phi = rng.uniform(0, 2 * np.pi, n)
+    photons = []
+    for sign in (1, -1):
+        c_star = sign * cos_star
+        e_photon = 0.5 * energy * (1 + beta * c_star)
+        cos_lab = (c_star + beta) / (1 + beta * c_star)
+        direction = rotate_to(pi0.dir, np.clip(cos_lab, -1, 1), phi + (0 if sign > 0 else np.pi))
+        photons.append(Particles(pi0.event, pi0.species, e_photon, pi0.pos, direction, pi0.time, pi0.generation))
+    return Particles.concat(photons)
+
+
+def shower_photons(rng, photons: Particles) -> Deposits:
+    """Electromagnetic showers of photons (energy in ``kinetic``), scaled by each layer's
+    radiation length; visible energy only in scintillator planes."""
+    c = _crossings(photons.pos, photons.dir)
+    depth_after = c.cumsum(c.path * _RADIATION_LENGTHS_PER_MM[c.layer])
+    conversion = np.repeat(rng.exponential(9.0 / 7.0, len(photons)), np.diff(c.first))
+    tau_after = np.maximum(depth_after - conversion, 0)
+    entry = np.flatnonzero((c.path > 0) & (tau_after > 0) & (STACK.plane_row[c.layer] >= 0))
+    i = c.track[entry]
+    energy = photons.kinetic
+    a = 1 + SHOWER_B * np.maximum(np.log(energy / CRITICAL_ENERGY_MEV) + 0.5, 0.3)  # PDG, photon-induced t_max
+    # The profile integral up to a step's start is the one to the end of the layer before it.
+    after = gammainc(a[i], SHOWER_B * tau_after[entry])
+    before = np.zeros(len(entry))
+    tau_before = np.zeros(len(entry))
+    later = np.flatnonzero(entry > c.first[i])  # not the photon's first layer
+    previous = entry[later] - 1
+    tau_before[later] = tau_after[previous]
+    step_of = np.full(len(c.track), -1)
+    step_of[entry] = np.arange(len(entry))
+    known = step_of[previous] >= 0
+    before[later[known]] = after[step_of[previous[known]]]
+    other = later[~known & (tau_before[later] > 0)]
+    before[other] = gammainc(a[i[other]], SHOWER_B * tau_before[other])
+    deposit = energy[i] * (after - before) * VISIBLE_PER_MEV
+    keep = np.flatnonzero(deposit > MIN_DEPOSIT_MEV * SHOWER_SLICES)
+    i, entry, deposit = i[keep], entry[keep], deposit[keep]
+    tau_mid = 0.5 * (tau_before[keep] + tau_after[entry])
+    # Sampling fluctuations: gamma-distributed with about one quantum per 0.3 MeV.
+    deposit = rng.gamma(deposit / 0.3 + 1e-9, 0.3)
+    # Transverse spread grows with depth (Moliere radius of polystyrene about 90 mm).
+    width = np.repeat(np.minimum(10.0 + 20.0 * tau_mid, 80.0), SHOWER_SLICES)
+    distance, x, y = c.at(entry)
+    k = np.repeat(np.arange(len(i)), SHOWER_SLICES)
+    return Deposits(
+        photons.event[i][k],
+        STACK.plane_row[c.layer[entry]][k],
+        x[k] + rng.normal(0, 1, len(k)) * width,
+        y[k] + rng.normal(0, 1, len(k)) * width,
+        deposit[k] / SHOWER_SLICES,
+        (photons.time[i] + distance / SPEED_OF_LIGHT_MM_NS)[k],
+    )
+
+
+def propagate(rng, particles: Particles) -> Deposits:
+    """All deposits of the final-state particles and their descendants."""
+    deposits = []
+    pending = particles
+    while len(pending):
+        neutral = pending.species == PI0
+        if neutral.any():
+            deposits.append(shower_photons(rng, pi0_photons(rng, pending.select(neutral))))
+        charged = pending.select(~neutral & (pending.kinetic > 0))
+        if not len(charged):
+            break
+        step, pending = step_charged(rng, charged)
+        deposits.append(step)
+    return Deposits.concat(deposits) if deposits else _empty_deposits()
+
+
+def _empty_deposits() -> Deposits:
+    f, i = np.zeros(0), np.zeros(0, np.int64)
+    return Deposits(i, i, f, f, f, f)

@@ -1,0 +1,185 @@
+"""Track-based vertices of image files: one output file per image file, one per sample.
+
+Per image file (rule ``track_vertex``), HDF5 with one entry per event, in the order of the
+image file:
+
+=============  ========  ===============================================================
+``eventids``   uint64    as in the image file
+``vtx_z``      float32   reconstructed vertex z, mm; NaN where no vertex was found
+``vtx_x``      float32   x, mm; NaN where no vertex or where the muon's views do not fix it
+``vtx_y``      float32   y, mm; as x
+``segment``    int16     segment of ``vtx_z`` (``geometry.segment_of_z``); -1: no vertex
+``n_tracks``   int16     tracks found (matched across views or seen in one view)
+``quality``    uint8     ``tracking.QUALITY_CODES`` (also stored in the file attributes)
+=============  ========  ===============================================================
+
+File attributes: ``sample``, ``source_file`` (the image file), ``geometry_version``,
+``tracking_params`` and ``quality_codes`` (JSON), ``n_events``, ``n_no_vertex``.
+
+Per sample (rule ``gather_track_vertices``): the same datasets concatenated over the
+sample's files, with ``part`` (int16, index into the ``parts`` attribute), and a JSON
+summary: events, events without a vertex, counts per quality code, segment and track count.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import h5py
+import hdf5plugin  # noqa: F401  (registers the filters the image files are written with)
+import numpy as np
+from tqdm import tqdm
+
+from minerva_vertex import geometry, images, tracking
+
+DATASET_DTYPES = {
+    "eventids": np.uint64,
+    "vtx_z": np.float32,
+    "vtx_x": np.float32,
+    "vtx_y": np.float32,
+    "segment": np.int16,
+    "n_tracks": np.int16,
+    "quality": np.uint8,
+}
+
+
+class TrackingFileError(ValueError):
+    """An image file the track-based vertex cannot read; the message names the file."""
+
+    def __init__(self, path, message: str):
+        super().__init__(f"{path}: {message}")
+
+
+def _check_image_file(h5: h5py.File, path) -> tuple[int, float]:
+    """Number of events and energy scale (MeV per pixel unit) of an image file."""
+    for name in (*images.DATASET_OF_VIEW.values(), "eventids"):
+        if name not in h5:
+            raise TrackingFileError(path, f"no dataset '{name}' (expected an image file of rule images)")
+    n_events = len(h5["eventids"])
+    for key, name in images.DATASET_OF_VIEW.items():
+        shape = h5[name].shape
+        expected = (geometry.N_STRIPS, images.IMAGE_WIDTH[key])
+        if len(shape) != 4 or shape[0] != n_events or shape[2:] != expected:
+            raise TrackingFileError(
+                path, f"dataset '{name}' has shape {shape}, expected ({n_events}, C, {expected[0]}, {expected[1]})"
+            )
+    if "energy_scale_mev" not in h5.attrs:
+        raise TrackingFileError(
+            path, "no attribute 'energy_scale_mev' (pixel = energy / scale): cannot convert pixels to MeV"
+        )
+    scale = float(h5.attrs["energy_scale_mev"])
+    if not np.isfinite(scale) or scale <= 0:
+        raise TrackingFileError(path, f"attribute 'energy_scale_mev' is {scale}, expected a positive number")
+    return n_events, scale
+
+
+def _write_atomically(path, write) -> None:
+    """Write through a temporary name in the same folder, so no half-written file looks valid."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with h5py.File(temporary, "w") as h5:
+            write(h5)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _write_datasets(h5: h5py.File, arrays: dict) -> None:
+    for name, dtype in DATASET_DTYPES.items():
+        h5.create_dataset(name, data=np.asarray(arrays[name], dtype=dtype), compression="gzip", compression_opts=4)
+
+
+def track_vertex_file(
+    image_path, output_path, params: tracking.TrackingParams | None = None, progress: bool = False
+) -> dict:
+    """Track-based vertex of every event of one image file; returns the output arrays."""
+    params = params or tracking.TrackingParams()
+    with h5py.File(image_path, "r") as h5:
+        n_events, scale = _check_image_file(h5, image_path)
+        results = []
+        starts = range(0, n_events, params.chunk_events)
+        for start in tqdm(starts, desc=f"track_vertex {Path(image_path).name}", unit="chunk", disable=not progress):
+            stop = min(start + params.chunk_events, n_events)
+            chunk = {key: h5[name][start:stop, :1] for key, name in images.DATASET_OF_VIEW.items()}
+            results.append(tracking.reconstruct_chunk(chunk, scale, params))
+        arrays = {
+            name: np.concatenate([r[name] for r in results]) if results else np.zeros(0)
+            for name in tracking.OUTPUT_FIELDS
+        }
+        arrays["eventids"] = h5["eventids"][:]
+        sample = h5.attrs.get("sample", "")
+
+    def write(out: h5py.File) -> None:
+        _write_datasets(out, arrays)
+        out.attrs["sample"] = sample
+        out.attrs["source_file"] = Path(image_path).name
+        out.attrs["geometry_version"] = geometry.GEOMETRY_VERSION
+        out.attrs["tracking_params"] = json.dumps(params.as_dict())
+        out.attrs["quality_codes"] = json.dumps({str(k): v for k, v in tracking.QUALITY_CODES.items()})
+        out.attrs["n_events"] = n_events
+        out.attrs["n_no_vertex"] = int(np.sum(arrays["quality"] == tracking.QUALITY_NO_TRACK))
+
+    _write_atomically(output_path, write)
+    return arrays
+
+
+def read_vertices(path) -> dict:
+    """The datasets of a track-vertex file (per part or per sample) as numpy arrays."""
+    with h5py.File(path, "r") as h5:
+        missing = [name for name in DATASET_DTYPES if name not in h5]
+        if missing:
+            raise TrackingFileError(path, f"no dataset '{missing[0]}' (expected a track-vertex file)")
+        arrays = {name: h5[name][:] for name in h5 if isinstance(h5[name], h5py.Dataset)}
+        arrays["attrs"] = dict(h5.attrs)
+    return arrays
+
+
+def summarise(arrays: dict) -> dict:
+    """Counts of a sample's vertices: events, no vertex, per quality, segment, tracks."""
+    quality = np.asarray(arrays["quality"])
+    segment = np.asarray(arrays["segment"])
+    n_events = len(quality)
+    no_vertex = int(np.sum(quality == tracking.QUALITY_NO_TRACK))
+    return {
+        "events": n_events,
+        "events_without_vertex": no_vertex,
+        "fraction_without_vertex": no_vertex / n_events if n_events else 0.0,
+        "quality": {tracking.QUALITY_CODES[code]: int(np.sum(quality == code)) for code in tracking.QUALITY_CODES},
+        "segment": {str(s): int(np.sum(segment == s)) for s in range(geometry.N_SEGMENTS)},
+        "n_tracks": {
+            str(n): int(c)
+            for n, c in enumerate(np.bincount(np.asarray(arrays["n_tracks"], dtype=np.int64), minlength=1))
+        },
+    }
+
+
+def gather_vertices(part_paths: Sequence, output_path, summary_path) -> dict:
+    """One file and one JSON summary for a sample, from its per-part files (in order)."""
+    parts = [read_vertices(path) for path in part_paths]
+    if not parts:
+        raise ValueError("gather_vertices needs at least one part file")
+    arrays = {name: np.concatenate([p[name] for p in parts]) for name in DATASET_DTYPES}
+    part_index = np.concatenate([np.full(len(p["quality"]), i, dtype=np.int16) for i, p in enumerate(parts)])
+    first = parts[0]["attrs"]
+
+    def write(out: h5py.File) -> None:
+        _write_datasets(out, arrays)
+        out.create_dataset("part", data=part_index, compression="gzip", compression_opts=4)
+        out.attrs["parts"] = json.dumps([Path(p).stem for p in part_paths])
+        for key in ("sample", "geometry_version", "tracking_params", "quality_codes"):
+            out.attrs[key] = first.get(key, "")
+        out.attrs["n_events"] = len(part_index)
+        out.attrs["n_no_vertex"] = int(np.sum(arrays["quality"] == tracking.QUALITY_NO_TRACK))
+
+    _write_atomically(output_path, write)
+    summary = {"sample": str(first.get("sample", "")), **summarise(arrays)}
+    summary_path = Path(summary_path)
+    temporary = summary_path.with_name(f".{summary_path.name}.tmp{os.getpid()}")
+    temporary.write_text(json.dumps(summary, indent=2) + "\n")
+    os.replace(temporary, summary_path)
+    return summary

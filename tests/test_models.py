@@ -1,0 +1,111 @@
+"""The slide-8 CNN and the slide-15 DANN: layer shapes, parameter counts, gradient reversal."""
+
+import pytest
+import torch
+
+from minerva_vertex import models
+
+
+def tower_shapes(width, channels=1):
+    """Hand-computed output shapes of one tower: valid convolutions, pooling (2,1) on strips."""
+    h, w = 127, width
+    shapes = []
+    for out, (kh, kw) in [(12, (8, 3)), (20, (7, 3)), (28, (7, 3)), (36, (7, 3))]:
+        h, w = h - kh + 1, w - kw + 1
+        shapes += [(1, out, h, w), (1, out, h, w)]  # conv, relu
+        h = h // 2
+        shapes.append((1, out, h, w))  # pool
+    return shapes, 36 * h * w
+
+
+def test_tower_output_shapes_by_hand():
+    x_shapes, x_flat = tower_shapes(50)
+    assert x_shapes[-1] == (1, 36, 2, 42) and x_flat == 3024
+    u_shapes, u_flat = tower_shapes(25)
+    assert u_shapes[-1] == (1, 36, 2, 17) and u_flat == 1224
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_every_layer_shape(channels):
+    shapes = models.layer_shapes(models.build_model("dann", channels=channels))
+    for view, width in (("x", 50), ("u", 25), ("v", 25)):
+        expected, flat = tower_shapes(width)
+        got = [shapes[f"extractor.towers.{view}.conv.{i}"] for i in range(12)]
+        assert got == expected
+        assert shapes[f"extractor.towers.{view}.fc.0"] == (1, flat)
+        for i in (1, 2, 3):
+            assert shapes[f"extractor.towers.{view}.fc.{i}"] == (1, 196)
+    assert [shapes[f"predictor.net.{i}"] for i in range(4)] == [(1, 128)] * 3 + [(1, 11)]
+    dc = [shapes[f"domain_classifier.net.{i}"] for i in range(7)]
+    assert dc == [(1, 1024)] * 6 + [(1, 1)]
+
+
+def conv_params(c_in):
+    total, c = 0, c_in
+    for out, (kh, kw) in [(12, (8, 3)), (20, (7, 3)), (28, (7, 3)), (36, (7, 3))]:
+        total += c * kh * kw * out + out
+        c = out
+    return total
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_parameter_counts(channels):
+    towers = 3 * conv_params(channels) + (3024 * 196 + 196) + 2 * (1224 * 196 + 196)
+    label = (588 * 128 + 128) + (128 * 11 + 11)
+    domain = (588 * 1024 + 1024) + (1024 * 1024 + 1024) + (1024 + 1)
+    cnn = models.build_model("cnn", channels)
+    dann = models.build_model("dann", channels)
+    assert models.count_parameters(cnn) == towers + label
+    assert models.count_parameters(dann) == towers + label + domain
+    if channels == 1:
+        assert models.count_parameters(cnn) == 1_264_967
+
+
+def test_forward_gives_11_logits_and_dann_matches_cnn_interface():
+    torch.manual_seed(0)
+    model = models.build_model("dann").eval()
+    x, u, v = (torch.rand(3, 1, 127, w) for w in (50, 25, 25))
+    feats = model.features(x, u, v)
+    assert feats.shape == (3, 588)
+    assert model(x, u, v).shape == (3, 11)
+    assert torch.equal(model(x, u, v), model.classify(feats))
+    assert model.domain_logit(feats, 0.5).shape == (3,)
+
+
+def test_reversal_forward_is_identity_and_backward_is_minus_lambda():
+    x = torch.randn(4, 5, requires_grad=True)
+    weights = torch.randn(4, 5)
+    y = models.reverse_gradient(x, 0.3)
+    assert torch.equal(y, x)
+    (y * weights).sum().backward()
+    assert torch.allclose(x.grad, -0.3 * weights)
+
+    layer = models.GradientReversal(2.0)
+    x2 = torch.randn(3, requires_grad=True)
+    layer(x2).sum().backward()
+    assert torch.allclose(x2.grad, torch.full((3,), -2.0))
+
+
+def test_domain_gradient_reaches_features_reversed_and_classifier_unreversed():
+    torch.manual_seed(1)
+    model = models.build_model("dann", dropout=0.0)
+    feats = torch.randn(6, 588, requires_grad=True)
+    model.domain_classifier(feats).sum().backward()
+    plain_feat_grad = feats.grad.clone()
+    plain_w_grad = model.domain_classifier.net[0].weight.grad.clone()
+    feats.grad = None
+    model.zero_grad()
+    model.domain_logit(feats, 0.7).sum().backward()
+    assert torch.allclose(feats.grad, -0.7 * plain_feat_grad, atol=1e-6)
+    assert torch.allclose(model.domain_classifier.net[0].weight.grad, plain_w_grad)
+
+
+def test_flops_per_event_near_the_quoted_cost():
+    fwd = models.flops_per_event(models.build_model("cnn"))
+    # forward + backward is about 3 forwards: the task quotes about 0.32 GFLOP per event
+    assert 0.30e9 < 3 * fwd < 0.36e9
+
+
+def test_unknown_kind():
+    with pytest.raises(ValueError, match="unknown model kind"):
+        models.build_model("rnn")

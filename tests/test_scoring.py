@@ -1,0 +1,124 @@
+"""Scoring image files with a network, and the metric files built from the scores."""
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from minerva_vertex import evaluation, scoring
+from evaluation_data import write_images, write_model, write_tracking
+
+
+@pytest.fixture(scope="module")
+def cnn(tmp_path_factory):
+    model_dir = tmp_path_factory.mktemp("models") / "cnn"
+    write_model(model_dir, "cnn")
+    return model_dir
+
+
+def test_scores_match_the_network_in_small_batches(tmp_path, cnn):
+    images = tmp_path / "images" / "part000.h5"
+    arrays = write_images(images, 23)
+    model = scoring.load_model(cnn)
+    out = tmp_path / "scores" / "part000.h5"
+    n = scoring.score_file(model, images, out, batch_size=4, model_name="cnn")
+    test = arrays["split"] == 2
+    assert n == test.sum() == 8
+    with h5py.File(images, "r") as h5:
+        views = [torch.from_numpy(h5[name][:][test]) for name in scoring.VIEW_DATASETS]
+    with torch.no_grad():
+        expected = torch.softmax(model(*views), dim=1).numpy()
+    with h5py.File(out, "r") as h5:
+        np.testing.assert_array_equal(h5["eventids"][:], arrays["eventids"][test])
+        np.testing.assert_allclose(h5["probabilities"][:], expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(h5["predicted"][:], expected.argmax(axis=1))
+        assert h5["features"].shape == (8, 588) and h5["features"].dtype == np.float16
+        np.testing.assert_array_equal(h5["segments"][:], arrays["segments"][test])
+        assert "gen_data/mc_targetZ" in h5 and h5.attrs["has_truth"]
+    assert not list(out.parent.glob(".*tmp"))
+
+
+def test_sample_without_truth_is_scored(tmp_path, cnn):
+    images = tmp_path / "data.h5"
+    write_images(images, 9, has_truth=False)
+    out = tmp_path / "scores.h5"
+    scoring.score_file(scoring.load_model(cnn), images, out, batch_size=5)
+    scores = scoring.read_scores([out])
+    assert scores["has_truth"] is False and "segments" not in scores
+    assert len(scores["predicted"]) == 3
+
+
+def test_channel_mismatch_names_the_file_and_leaves_nothing(tmp_path, cnn):
+    images = tmp_path / "two.h5"
+    write_images(images, 6, channels=2)
+    out = tmp_path / "scores.h5"
+    with pytest.raises(ValueError, match="two.h5: images have 2 channel"):
+        scoring.score_file(scoring.load_model(cnn), images, out)
+    assert not out.exists() and not list(tmp_path.glob(".*tmp"))
+
+
+def test_metric_files_with_and_without_truth(tmp_path, cnn):
+    model = scoring.load_model(cnn)
+    files = {}
+    for sample, truth, offset in (("sim", True, 0), ("data", False, 500)):
+        images = [tmp_path / "images" / sample / f"part{i}.h5" for i in range(2)]
+        for i, path in enumerate(images):
+            write_images(path, 30, seed=i, has_truth=truth, id_offset=offset + 100 * i)
+        tracking = tmp_path / "tracking" / f"{sample}.h5"
+        write_tracking(tracking, images)
+        scores = [tmp_path / "scores" / "cnn" / sample / f"part{i}.h5" for i in range(2)]
+        for image, score in zip(images, scores):
+            scoring.score_file(model, image, score, batch_size=7)
+        track = evaluation.tracking_evaluation(tracking, images, sample)
+        net = evaluation.model_evaluation(scores, tracking, track, "cnn", "cnn", sample)
+        files[("tracking", sample)], files[("cnn", sample)] = track, net
+        assert net["n_events"] == track["n_events"] == 20
+    assert files[("cnn", "sim")]["segments"]["accuracy"]["n"] == 20
+    assert "purity_ratio_to_tracking" in files[("cnn", "sim")]
+    assert files[("cnn", "sim")]["targets"]["transverse_position"] == "reconstructed"
+    assert files[("cnn", "data")]["has_truth"] is False and "segments" not in files[("cnn", "data")]
+    # Tracking without a vertex (segment -1) lowers its efficiency, never its purity.
+    assert sum(files[("tracking", "sim")]["segments"]["unreconstructed"]) > 0
+
+    features = (
+        scoring.read_scores(sorted((tmp_path / "scores/cnn/sim").glob("*.h5")), features=True)["features"],
+        scoring.read_scores(sorted((tmp_path / "scores/cnn/data").glob("*.h5")), features=True)["features"],
+    )
+    models_config = {"cnn": {"kind": "cnn", "train_sample": "sim"}}
+    bias = evaluation.bias_evaluation(files, {"cnn": features}, models_config, "sim", "data")
+    assert bias["finders"]["cnn"]["accuracy"]["data"] is None  # no truth: no accuracy, no error
+    assert bias["finders"]["cnn"]["accuracy_drop"] is None
+    assert 0.0 <= bias["finders"]["cnn"]["domain_auc"]["auc"] <= 1.0
+    assert bias["finders"]["cnn"]["predicted_shift"] is not None
+    table = evaluation.summary_rows(files, bias)
+    assert set(table["finder"]) == {"cnn", "tracking"} and len(table) == 4
+    text = evaluation.markdown(table)
+    assert text.splitlines()[0].startswith("| finder | kind | sample")
+
+
+def test_missing_event_in_tracking_is_named(tmp_path):
+    with pytest.raises(ValueError, match="event id 7 of the test split is missing"):
+        evaluation.align(np.array([5, 7], dtype=np.uint64), np.array([5, 6], dtype=np.uint64), "tracking.h5")
+
+
+def test_bias_roles_and_gap_closed():
+    models_config = {
+        "cnn": {"kind": "cnn", "train_sample": "sim"},
+        "dann": {"kind": "dann", "train_sample": "sim", "target_sample": "data"},
+        "oracle": {"kind": "cnn", "train_sample": "data"},
+    }
+    accuracy = {"cnn": (0.9, 0.6), "dann": (0.88, 0.75), "oracle": (0.7, 0.9)}
+    files = {}
+    for finder, (on_sim, on_data) in accuracy.items():
+        for sample, value in (("sim", on_sim), ("data", on_data)):
+            files[(finder, sample)] = {
+                "predicted_distribution": [1 / 11] * 11,
+                "true_distribution": [1 / 11] * 11,
+                "segments": {"accuracy": {"value": value}},
+            }
+    bias = evaluation.bias_evaluation(files, {}, models_config, "sim", "data")
+    assert bias["roles"] == {"source_only": ["cnn"], "adapted": ["dann"], "oracle": ["oracle"]}
+    (gap,) = bias["adaptation"].values()
+    assert gap["gap_closed"] == pytest.approx((0.75 - 0.6) / (0.9 - 0.6))
+    assert gap["drop_reduction"] == pytest.approx(0.3 - 0.13)
+    assert bias["finders"]["cnn"]["accuracy_drop"] == pytest.approx(0.3)

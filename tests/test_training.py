@@ -1,0 +1,260 @@
+"""Training: outputs, determinism, label isolation, resume after a kill, devices, config."""
+
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import h5py
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from image_fixtures import write_sample
+from minerva_vertex import training, workflow_config
+from minerva_vertex.plots.training_curves import plot_training_curves
+from minerva_vertex.workflow_config import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+FAST = training.RunOptions(progress=False)
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    root = tmp_path_factory.mktemp("samples")
+    source = write_sample(root / "source", 2, 15, seed=1)
+    target = write_sample(root / "target", 2, 15, seed=2, shift=0.6)
+    return source, target
+
+
+def settings(kind="cnn", **overrides):
+    values = dict(kind=kind, train_sample="source", epochs=2, batch_size=8, seed=3)
+    if kind == "dann":
+        values["target_sample"] = "target"
+    values.update(overrides)
+    return training.TrainSettings(**values)
+
+
+def same_weights(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_outputs_and_determinism(samples, tmp_path):
+    source, _ = samples
+    out = tmp_path / "models" / "cnn"
+    result = training.train_to_files(
+        "cnn",
+        asdict(settings()),
+        {"progress": False},
+        source_files=source,
+        checkpoint_dir=tmp_path / "ck1",
+        weights=out / "weights.pt",
+        config_out=out / "config.yaml",
+        metrics_out=out / "metrics.csv",
+    )
+    metrics = pd.read_csv(out / "metrics.csv")
+    assert list(metrics.columns) == list(training.METRIC_COLUMNS) and len(metrics) == 2
+    assert metrics["selected"].sum() == 1
+    assert metrics.loc[metrics["selected"], "val_label_loss"].iloc[0] == metrics["val_label_loss"].min()
+    assert (metrics["train_events_per_s"] > 0).all() and metrics["lambda"].isna().all()
+    assert yaml.safe_load((out / "config.yaml").read_text())["settings"]["seed"] == 3
+    plot_training_curves(metrics, out / "training_curve.png", title="cnn")
+    assert (out / "training_curve.png").stat().st_size > 10_000
+    loaded = training.load_model(out / "weights.pt")  # weights_only=True inside
+    assert same_weights(loaded, result.model)
+
+    again = training.train(settings(), source, checkpoint_dir=tmp_path / "ck2", options=FAST)
+    assert same_weights(again.model, result.model)
+    other_seed = training.train(settings(seed=4, epochs=1), source, checkpoint_dir=tmp_path / "ck3", options=FAST)
+    assert not same_weights(other_seed.model, result.model)
+
+
+def copy_with(paths, directory, edit):
+    directory.mkdir()
+    copies = []
+    for path in paths:
+        copy = directory / Path(path).name
+        copy.write_bytes(Path(path).read_bytes())
+        with h5py.File(copy, "r+") as h5:
+            edit(h5)
+        copies.append(str(copy))
+    return copies
+
+
+def test_target_labels_never_change_the_weights(samples, tmp_path):
+    source, target = samples
+    s = settings("dann", epochs=1)
+
+    def relabel(h5):
+        h5["segments"][...] = (h5["segments"][:] + 5) % 11
+
+    def brighten(h5):
+        h5["hits-x"][...] = h5["hits-x"][:] * 1.5
+
+    relabelled = copy_with(target, tmp_path / "relabelled", relabel)
+    brighter = copy_with(target, tmp_path / "brighter", brighten)
+    with h5py.File(relabelled[0]) as a, h5py.File(target[0]) as b:
+        assert (a["segments"][:] != b["segments"][:]).all()
+    base = training.train(s, source, target, checkpoint_dir=tmp_path / "a", options=FAST)
+    swapped = training.train(s, source, relabelled, checkpoint_dir=tmp_path / "b", options=FAST)
+    assert same_weights(base.model, swapped.model)
+    # The target does take part: other target images give other weights.
+    changed = training.train(s, source, brighter, checkpoint_dir=tmp_path / "c", options=FAST)
+    assert not same_weights(base.model, changed.model)
+    assert 0.0 <= base.metrics[0]["val_domain_accuracy"] <= 1.0
+    assert 0.0 <= base.metrics[0]["val_domain_auc"] <= 1.0
+    assert base.metrics[0]["lambda"] > 0
+
+
+KILLED_RUN = textwrap.dedent(
+    """
+    import json, os, signal, sys
+    import torch
+    from minerva_vertex import training
+    args = json.loads(sys.argv[1])
+    torch.set_num_threads(args["threads"])
+
+    def die(epoch, row):  # abrupt end after the first epoch's checkpoint, like a killed job
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    training.train(
+        training.TrainSettings(**args["settings"]), args["source"], args["target"],
+        checkpoint_dir=args["checkpoint_dir"], options=training.RunOptions(progress=False), on_epoch_end=die,
+    )
+    """
+)
+
+
+def test_resume_after_kill_ends_with_the_uninterrupted_weights(samples, tmp_path):
+    import json
+
+    source, target = samples
+    s = settings("dann", epochs=2)
+    checkpoint_dir = tmp_path / "killed"
+    args = dict(settings=asdict(s), source=source, target=target, checkpoint_dir=str(checkpoint_dir))
+    args["threads"] = torch.get_num_threads()
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    proc = subprocess.run([sys.executable, "-c", KILLED_RUN, json.dumps(args)], env=env, capture_output=True)
+    assert proc.returncode == -9, proc.stderr.decode()[-2000:]
+    state = torch.load(checkpoint_dir / training.CHECKPOINT_NAME, weights_only=True)
+    assert state["epoch"] == 1
+
+    resumed = training.train(s, source, target, checkpoint_dir=checkpoint_dir, options=FAST)
+    assert resumed.resumed_from_epoch == 1
+    straight = training.train(s, source, target, checkpoint_dir=tmp_path / "straight", options=FAST)
+    assert straight.resumed_from_epoch == 0
+    assert same_weights(resumed.model, straight.model)
+    for a, b in zip(resumed.metrics, straight.metrics):
+        assert a["val_label_loss"] == b["val_label_loss"] and a["train_label_loss"] == b["train_label_loss"]
+
+
+def test_checkpoint_of_other_settings_or_inputs_is_not_resumed(samples, tmp_path):
+    source, _ = samples
+    device = torch.device("cpu")
+    inputs = training.input_identity(source)
+    fp = training.fingerprint(settings(), FAST, device, inputs)
+    assert fp == training.fingerprint(settings(), FAST, device, training.input_identity(source))
+    assert fp != training.fingerprint(settings(seed=9), FAST, device, inputs)
+    assert fp != training.fingerprint(settings(), FAST, device, [[*inputs[0][:2], 0], inputs[1]])
+    path = tmp_path / "checkpoint.pt"
+    training.atomic_torch_save({"format": training.CHECKPOINT_FORMAT, "fingerprint": fp, "epoch": 1}, path)
+    assert training.load_checkpoint(path, fp)["epoch"] == 1
+    assert training.load_checkpoint(path, "other") is None
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+class Payload:
+    pass
+
+
+def test_weights_are_read_without_unpickling_objects(tmp_path):
+    path = tmp_path / "weights.pt"
+    torch.save({"kind": "cnn", "channels": 1, "dropout": 0.5, "state_dict": {}, "extra": Payload()}, path)
+    with pytest.raises(Exception, match="[Ww]eights only load failed|Unsupported global"):
+        training.load_model(path)
+
+
+def test_auc_counts_ties_half():
+    labels = torch.tensor([0, 0, 1, 1])
+    assert training.auc(torch.tensor([0.1, 0.2, 0.3, 0.4]), labels) == 1.0
+    assert training.auc(torch.tensor([0.4, 0.3, 0.2, 0.1]), labels) == 0.0
+    assert training.auc(torch.tensor([0.5, 0.5, 0.5, 0.5]), labels) == 0.5
+    assert training.auc(torch.tensor([0.1, 0.3, 0.2, 0.4]), labels) == 0.75
+
+
+def test_device_selection_on_this_machine():
+    assert training.choose_device("cpu").type == "cpu"
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert training.choose_device("auto").type == expected
+    with pytest.raises(ValueError):
+        training.choose_device("tpu")
+    assert not training.autocast_for(torch.device("cpu"))._enabled
+    assert training.data_device(torch.device("cpu"), 10**9).type == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="no CUDA"):
+            training.choose_device("cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_training_with_bf16_autocast(samples, tmp_path):
+    source, target = samples
+    options = training.RunOptions(device="cuda", progress=False)
+    assert training.data_device(torch.device("cuda"), 10**6).type == "cuda"
+    result = training.train(settings("dann", epochs=1), source, target, checkpoint_dir=tmp_path, options=options)
+    assert all(torch.isfinite(p).all() for p in result.model.parameters())
+    assert next(result.model.parameters()).device.type == "cpu"
+
+
+def test_schema_defaults_equal_the_settings_defaults():
+    schema = yaml.safe_load((REPO / "workflow/schemas/models.schema.yaml").read_text())["$defs"]["section"]
+    properties = schema["additionalProperties"]["properties"]
+    defaults = {f.name: f.default for f in fields(training.TrainSettings)}
+    assert set(properties) == set(defaults)
+    for name, prop in properties.items():
+        if "default" in prop:
+            assert prop["default"] == defaults[name], name
+    run_schema = yaml.safe_load((REPO / "workflow/schemas/training.schema.yaml").read_text())["$defs"]["section"]["properties"]
+    for option in fields(training.RunOptions):
+        assert run_schema[option.name]["default"] == option.default, option.name
+
+
+def test_default_config_models_are_valid():
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    workflow_config.check_models(config)
+    assert {"cnn", "dann", "oracle"} <= set(config["models"])
+    for name in config["models"]:
+        training.settings_for(config, name)
+    assert workflow_config.training_samples(config, "dann") == {"source": "simulation", "target": "data_like"}
+
+
+@pytest.mark.parametrize(
+    "model, key",
+    [
+        ({"kind": "cnn", "train_sample": "nope"}, "models.m.train_sample"),
+        ({"kind": "dann", "train_sample": "sim"}, "models.m.target_sample"),
+        ({"kind": "dann", "train_sample": "sim", "target_sample": "nope"}, "models.m.target_sample"),
+        ({"kind": "cnn", "train_sample": "sim", "target_sample": "real"}, "models.m.target_sample"),
+        ({"kind": "cnn", "train_sample": "real"}, "models.m.train_sample"),
+    ],
+)
+def test_model_cross_checks_name_the_key(model, key):
+    config = {
+        "samples": {"sim": {"simulate": {}}, "real": {"files": ["x.root"], "has_truth": False}},
+        "models": {"m": model},
+    }
+    with pytest.raises(ConfigError) as error:
+        workflow_config.check_models(config)
+    assert error.value.key == key
+
+
+def test_unknown_settings_are_refused():
+    with pytest.raises(ValueError, match="unknown training setting"):
+        training.TrainSettings.from_dict({"kind": "cnn", "train_sample": "a", "epoch": 3})
+    with pytest.raises(ValueError, match="target_sample"):
+        training.TrainSettings.from_dict({"kind": "dann", "train_sample": "a"})
+
+

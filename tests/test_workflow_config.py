@@ -1,0 +1,87 @@
+"""Config checks: bad values stop the run before any job, naming the key."""
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from minerva_vertex import workflow_config as wc
+from minerva_vertex.workflow_config import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT = yaml.safe_load((REPO / "config/config.yaml").read_text())
+
+
+def config_with(**samples):
+    config = copy.deepcopy(DEFAULT)
+    config["samples"] = samples
+    return config
+
+
+def test_default_config_passes():
+    wc.check_config(copy.deepcopy(DEFAULT))
+
+
+def test_unknown_model_names_the_key():
+    config = config_with(sim={"simulate": {"model": "nominall", "events": 10, "files": 1, "seed": 1}})
+    with pytest.raises(ConfigError) as err:
+        wc.check_config(config)
+    assert err.value.key == "samples.sim.simulate.model"
+    assert "nominall" in str(err.value) and "data_like, nominal" in str(err.value)
+
+
+def test_missing_seed_names_the_key():
+    config = config_with(sim={"simulate": {"model": "nominal", "events": 10, "files": 1}})
+    with pytest.raises(ConfigError) as err:
+        wc.check_config(config)
+    assert err.value.key == "samples.sim.simulate.seed"
+
+
+@pytest.mark.parametrize("events,files,key", [(-5, 1, "events"), (0, 1, "events"), (3, 4, "files")])
+def test_bad_event_and_file_counts(events, files, key):
+    config = config_with(sim={"simulate": {"model": "nominal", "events": events, "files": files, "seed": 1}})
+    with pytest.raises(ConfigError) as err:
+        wc.check_config(config)
+    assert err.value.key == f"samples.sim.simulate.{key}"
+
+
+def test_unknown_knob_names_the_key():
+    config = copy.deepcopy(DEFAULT)
+    config["simulation"]["models"]["data_like"]["noise_rate"] = 3
+    with pytest.raises(ConfigError) as err:
+        wc.check_config(config)
+    assert err.value.key == "simulation.models.data_like.noise_rate"
+
+
+def test_simulation_job_splits_events():
+    config = config_with(sim={"simulate": {"model": "data_like", "events": 10, "files": 3, "seed": 5}})
+    jobs = [wc.simulation_job(config, "sim", part) for part in wc.sample_parts(config, "sim")]
+    assert [j["events"] for j in jobs] == [4, 3, 3]
+    assert [j["part_index"] for j in jobs] == [0, 1, 2]
+    assert {j["seed"] for j in jobs} == {5} and jobs[0]["model"] == DEFAULT["simulation"]["models"]["data_like"]
+    with pytest.raises(ConfigError, match="samples.sim.simulate.files"):
+        wc.simulation_job(config, "sim", "part003")
+
+
+def dry_run(tmp_path, overrides: dict):
+    overrides = {"results": str(tmp_path / "results"), **overrides}
+    configfile = tmp_path / "override.yaml"
+    configfile.write_text(yaml.safe_dump(overrides))
+    snakemake = Path(sys.executable).parent / "snakemake"
+    return subprocess.run([str(snakemake), "-n", "--configfile", str(configfile)], cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.parametrize("sample,key", [
+    ({"simulation": {"simulate": {"events": -5}}}, "events"),  # merged into the default sample
+    ({"extra": {"simulate": {"model": "nominal", "events": 10, "files": 1}}}, "seed"),
+])
+def test_schema_stops_snakemake_before_any_job(tmp_path, sample, key):
+    result = dry_run(tmp_path, {"samples": sample})
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert key in output and "simulate" in output
+    assert not (tmp_path / "results").exists()
