@@ -27,8 +27,9 @@ test: setup
 test-fast: setup
 	$(VENV)/bin/python -m pytest -q -m "not slow"
 
+# bench_cluster.py also needs the test SLURM (tests/slurm/start_cluster.sh): run it by hand.
 bench: setup
-	for bench in benchmarks/bench_*.py; do $(VENV)/bin/python $$bench || exit 1; done
+	for bench in simulation images training tracking; do $(VENV)/bin/python benchmarks/bench_$$bench.py || exit 1; done
 
 clean:
 	rm -rf results .snakemake

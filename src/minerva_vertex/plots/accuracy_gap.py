@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minerva_vertex.plots import evaluation_style as style
+from minerva_vertex.plots import style
 
 
 def plot_accuracy_gap(bias: Mapping, png, pdf, *, bar_width: float = 0.38) -> None:

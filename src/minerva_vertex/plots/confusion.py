@@ -10,7 +10,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minerva_vertex.plots import evaluation_style as style
+from minerva_vertex.plots import style
 
 
 def row_normalised(matrix, unreconstructed=None) -> np.ndarray:

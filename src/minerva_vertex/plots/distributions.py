@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minerva_vertex.plots import evaluation_style as style
+from minerva_vertex.plots import style
 
 
 def plot_distributions(finder: str, by_sample: Mapping[str, Mapping], png, pdf, *, log_y: bool = False) -> None:

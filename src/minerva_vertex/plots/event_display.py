@@ -13,7 +13,7 @@ from matplotlib.colors import LogNorm
 
 from minerva_vertex import geometry as geo
 from minerva_vertex.images import hits_to_images
-from minerva_vertex.plots import evaluation_style as style
+from minerva_vertex.plots import style
 from minerva_vertex.rootio import HitFile, HitChunk
 
 INTERACTION_NAMES = {1: "QE", 2: "RES", 3: "DIS", 4: "COH"}

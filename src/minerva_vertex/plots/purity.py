@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from minerva_vertex import metrics
-from minerva_vertex.plots import evaluation_style as style
+from minerva_vertex.plots import style
 
 QUANTITIES = ("purity", "efficiency")
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import matplotlib.ticker
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import mplhep  # noqa: E402
-import pandas as pd  # noqa: E402
+from minerva_vertex.plots import style
 
 
 def _has(frame: pd.DataFrame, column: str) -> bool:
@@ -23,8 +21,8 @@ def plot_training_curves(
 ) -> None:
     """Loss (left), accuracy (middle) and the DANN's domain figures with lambda (right),
     per epoch; the selected epoch is marked. Written via a temporary name."""
-    plt.style.use(mplhep.style.ROOT)
-    plt.rcParams.update({"font.size": 11})
+    style.use_style()
+    plt.rcParams.update({"font.size": 11, "figure.dpi": dpi})
     is_dann = _has(metrics, "val_domain_auc") or _has(metrics, "train_domain_loss")
     n_panels = 3 if is_dann else 2
     fig, axes = plt.subplots(1, n_panels, figsize=(width_in, width_in * 0.36), constrained_layout=True)
@@ -59,12 +57,4 @@ def plot_training_curves(
     if title:
         fig.suptitle(title, fontsize="medium")
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip("."))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-        plt.close(fig)
+    style.save(fig, path)

@@ -1,4 +1,4 @@
-"""HEP look and atomic saving for the evaluation plots (PNG for the report, PDF for papers)."""
+"""The HEP look shared by every plot, and atomic saving (PNG for the report, PDF for papers)."""
 
 from __future__ import annotations
 
