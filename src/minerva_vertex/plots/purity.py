@@ -38,47 +38,44 @@ def _panel(ax, series: Mapping[str, Sequence[Mapping]], labels: Sequence[str], y
     ax.set_ylim(0, 1.05)
 
 
-def _figure(n_rows: int, width: float):
-    figure, axes = plt.subplots(n_rows, 2, figsize=(width, 5.5 * n_rows), squeeze=False)
-    return figure, axes
-
-
-def plot_by_segment(metric_files: Mapping[tuple[str, str], Mapping], finders: Sequence[str], samples: Sequence[str], png, pdf, *, spread: float = 0.6, title: str = "") -> None:
-    """Purity and efficiency per true/reconstructed segment 0-10."""
+def _grid(samples: Sequence[str], width: float, series_of, labels: Sequence[str], xlabel: str, spread: float, title: str, png, pdf) -> None:
+    """One row per sample, purity and efficiency side by side; ``series_of(sample,
+    quantity)`` gives each finder's entries, empty where the sample has no truth."""
     style.use_style()
-    figure, axes = _figure(len(samples), 16)
+    figure, axes = plt.subplots(len(samples), 2, figsize=(width, 5.5 * len(samples)), squeeze=False)
     for row, sample in enumerate(samples):
         for col, quantity in enumerate(QUANTITIES):
-            series = {f: metric_files[(f, sample)]["segments"][quantity] for f in finders if "segments" in metric_files.get((f, sample), {})}
-            ax = axes[row, col]
-            if series:
-                _panel(ax, series, [str(s) for s in range(metrics.N_SEGMENTS)], f"{quantity.capitalize()} (fraction)", spread)
-                ax.legend(fontsize=10, loc="lower left")
-            else:
-                ax.text(0.5, 0.5, "no truth", transform=ax.transAxes, ha="center")
-            ax.set_xlabel("z-segment")
-            ax.set_title(f"{sample}: {quantity} {title}".strip(), fontsize=13)
-    style.save(figure, png, pdf)
-
-
-def plot_by_target(metric_files: Mapping[tuple[str, str], Mapping], finders: Sequence[str], samples: Sequence[str], selections: Sequence[str], png, pdf, *, spread: float = 0.6, title: str = "") -> None:
-    """Purity and efficiency of the target and material selections."""
-    style.use_style()
-    figure, axes = _figure(len(samples), max(10, 1.1 * len(selections) + 6))
-    labels = [metrics.selection_label(s) for s in selections]
-    for row, sample in enumerate(samples):
-        for col, quantity in enumerate(QUANTITIES):
-            series = {
-                f: [metric_files[(f, sample)]["targets"]["selections"][s][quantity] for s in selections]
-                for f in finders
-                if "targets" in metric_files.get((f, sample), {})
-            }
+            series = series_of(sample, quantity)
             ax = axes[row, col]
             if series:
                 _panel(ax, series, labels, f"{quantity.capitalize()} (fraction)", spread)
                 ax.legend(fontsize=10, loc="lower left")
             else:
                 ax.text(0.5, 0.5, "no truth", transform=ax.transAxes, ha="center")
-            ax.set_xlabel("Target and material")
+            ax.set_xlabel(xlabel)
             ax.set_title(f"{sample}: {quantity} {title}".strip(), fontsize=13)
     style.save(figure, png, pdf)
+
+
+def plot_by_segment(metric_files: Mapping[tuple[str, str], Mapping], finders: Sequence[str], samples: Sequence[str], png, pdf, *, spread: float = 0.6, title: str = "") -> None:
+    """Purity and efficiency per true/reconstructed segment 0-10."""
+
+    def series_of(sample, quantity):
+        return {f: metric_files[(f, sample)]["segments"][quantity] for f in finders if "segments" in metric_files.get((f, sample), {})}
+
+    labels = [str(s) for s in range(metrics.N_SEGMENTS)]
+    _grid(samples, 16, series_of, labels, "z-segment", spread, title, png, pdf)
+
+
+def plot_by_target(metric_files: Mapping[tuple[str, str], Mapping], finders: Sequence[str], samples: Sequence[str], selections: Sequence[str], png, pdf, *, spread: float = 0.6, title: str = "") -> None:
+    """Purity and efficiency of the target and material selections."""
+
+    def series_of(sample, quantity):
+        return {
+            f: [metric_files[(f, sample)]["targets"]["selections"][s][quantity] for s in selections]
+            for f in finders
+            if "targets" in metric_files.get((f, sample), {})
+        }
+
+    labels = [metrics.selection_label(s) for s in selections]
+    _grid(samples, max(10, 1.1 * len(selections) + 6), series_of, labels, "Target and material", spread, title, png, pdf)
