@@ -18,6 +18,17 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"
+
+
+# One set of wildcard constraints for every rule: names are the configured ones.
+wildcard_constraints:
+    sample=one_of(SAMPLES),
+    part="[^/]+",
+    model=one_of(MODELS),
+    finder=one_of(FINDERS),
+    comparison=one_of(COMPARISONS),
+
+
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/images.smk"
 include: "workflow/rules/train.smk"
@@ -28,6 +39,7 @@ include: "workflow/rules/plots.smk"
 
 
 rule all:
+    """Every output of the configured run (minerva_vertex.targets)."""
     default_target: True
     input:
-        ALL_TARGETS,
+        targets.all_targets(config),

@@ -89,7 +89,7 @@ def repeated_file(source: Path, n_events: int) -> Path:
 # --- the three ways of reading/converting ----------------------------------------------------
 def bare_read(path: Path, step: int) -> float:
     """Seconds to read the branches the conversion reads, with uproot alone."""
-    spec = rootio.InputSpec()
+    spec = rootio.InputSpec.from_config({})
     with rootio.HitFile(path, spec) as hit_file:
         names = [spec.branches[n] for n in hit_file.branch_names()]
     start = time.process_time()

@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args()
-    params = tracking.TrackingParams()
+    params = tracking.TrackingParams.from_config({})
     for label, knobs in (("nominal (with hadrons)", {}), ("muon only", {"muon_only": True})):
         imgs, true_z = simulated_images(args.events, args.seed, **knobs)
         tracking.reconstruct(

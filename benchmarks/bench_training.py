@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from minerva_vertex import datasets, models, training
+from minerva_vertex import datasets, devices, models, training
 
 WIDTHS = {"x": 50, "u": 25, "v": 25}
 
@@ -82,7 +82,7 @@ def plain_loop(kind, views, labels, target_views, batch_size, device, channels_l
     if target_views is not None:
         target_views = [v.to(device).contiguous(memory_format=fmt) for v in target_views]
     n = labels.shape[0]
-    autocast = training.autocast_for(device)
+    autocast = devices.autocast_for(device)
 
     def step(i):
         sl = slice(i, i + batch_size)
@@ -114,11 +114,11 @@ def plain_loop(kind, views, labels, target_views, batch_size, device, channels_l
 
 def pipeline(kind, source, target, batch_size, device, channels_last, workdir, compile_model=False) -> float:
     """Events/s of minerva_vertex.training.train (second epoch: the first warms up)."""
-    settings = training.TrainSettings(
-        kind=kind, train_sample="s", target_sample="t" if kind == "dann" else None, epochs=2,
-        batch_size=batch_size, max_val_events=batch_size,
+    entry = {"kind": kind, "train_sample": "s", "epochs": 2, "batch_size": batch_size, "max_val_events": batch_size}
+    settings = training.TrainSettings.from_dict({**entry, **({"target_sample": "t"} if kind == "dann" else {})})
+    options = training.RunOptions.from_section(
+        {"device": device.type, "channels_last": channels_last, "compile": compile_model, "progress": False}
     )
-    options = training.RunOptions(device=device.type, channels_last=channels_last, compile=compile_model, progress=False)
     result = training.train(
         settings, source, target if kind == "dann" else (), checkpoint_dir=Path(tempfile.mkdtemp(dir=workdir)),
         options=options,
@@ -141,7 +141,7 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = training.choose_device(args.device)
+    device = devices.choose_device(args.device)
     workdir = Path(tempfile.mkdtemp(prefix="bench_training_"))
     if args.images:
         source = sorted(glob.glob(f"{args.images}/*.h5"))
@@ -150,7 +150,7 @@ def main() -> None:
         source = write_synthetic(workdir, args.events, seed=1)
         target = write_synthetic(workdir, args.events, seed=2, shift=0.5)
     split = "train"
-    load = dict(channels=1, batch_size=args.batch_size, max_events=args.events)
+    load = dict(channels=1, batch_size=args.batch_size, max_events=args.events, memory_limit_mb=4096, chunk_events=4096)
     src = datasets.load_batches(source, split, labels=True, **load)
     tgt = datasets.load_batches(target, split, labels=False, **load)
     views, labels, tviews = src.views, src.labels, tgt.views

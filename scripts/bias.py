@@ -1,18 +1,12 @@
 """Rule bias: domain bias of every finder between the source and the target sample."""
 
-import logging
+from minerva_vertex import evaluation, safe_write
+from minerva_vertex.job_log import job_log
 
-from minerva_vertex import evaluation
-
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
-result = evaluation.bias_from_files(
-    snakemake.input.metrics,
-    snakemake.input.source_scores,
-    snakemake.input.target_scores,
-    snakemake.params.models,
-    snakemake.params.source,
-    snakemake.params.target,
-    seed=snakemake.params.seed,
-)
-evaluation.write_json(snakemake.output[0], result)
-logging.info("bias %s -> %s written", snakemake.params.source, snakemake.params.target)
+with job_log(snakemake.log[0]):
+    params = snakemake.params
+    scores = {model: (snakemake.input[f"{model}__source"], snakemake.input[f"{model}__target"]) for model in params.models}
+    result = evaluation.bias_from_files(
+        snakemake.input.metrics, scores, params.models, params.source, params.target, seed=params.seed
+    )
+    safe_write.write_json(snakemake.output[0], result)

@@ -1,7 +1,10 @@
-"""Rule `images_summary`: a sample's per-file image summaries gathered into one."""
+"""Rule images_summary: a sample's per-file image summaries gathered into one."""
+
+import logging
 
 from minerva_vertex import images
+from minerva_vertex.job_log import job_log
 
-with open(snakemake.log[0], "w") as log:
+with job_log(snakemake.log[0]):
     summary = images.gather_summaries(snakemake.input, snakemake.output[0], sample=snakemake.wildcards.sample)
-    print(f"{summary['n_files']} files, {summary['events_written']} events", file=log)
+    logging.info("%d files, %d events", summary["n_files"], summary["events_written"])

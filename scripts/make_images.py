@@ -1,21 +1,17 @@
-"""Rule `images`: one ROOT hit file to one HDF5 image file and its summary."""
-
-import logging
-import sys
+"""Rule images: one ROOT hit file to one HDF5 image file and its summary."""
 
 from minerva_vertex import images
+from minerva_vertex.job_log import job_log
 
-with open(snakemake.log[0], "w") as log:
-    sys.stderr = log
-    logging.basicConfig(stream=log, level=logging.INFO)
-    summary = images.convert_file(
+with job_log(snakemake.log[0]):
+    images.convert_file(
         snakemake.input[0],
         snakemake.output.images,
         sample=snakemake.wildcards.sample,
         input_config=snakemake.params.input,
-        images_config=snakemake.params.images,
+        # The whole section: chunk_events, kept out of params, bounds memory only.
+        images_config=snakemake.config["images"],
         has_truth=snakemake.params.has_truth,
         summary_path=snakemake.output.summary,
         progress=True,
     )
-    logging.info("converted %s", summary)

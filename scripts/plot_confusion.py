@@ -3,15 +3,17 @@
 import json
 from pathlib import Path
 
+from minerva_vertex.job_log import job_log
 from minerva_vertex.plots import confusion
 
-data = json.loads(Path(snakemake.input[0]).read_text())
-confusion.plot_confusion(
-    data,
-    snakemake.output.png,
-    snakemake.output.pdf,
-    cmap=snakemake.params.cmap,
-    log_min=snakemake.params.log_min,
-    annotate=snakemake.params.annotate,
-    title=f"{snakemake.wildcards.finder}, {snakemake.wildcards.sample}",
-)
+with job_log(snakemake.log[0]):
+    data = json.loads(Path(snakemake.input[0]).read_text())
+    confusion.plot_confusion(
+        data,
+        snakemake.output.png,
+        snakemake.output.pdf,
+        cmap=snakemake.params.cmap,
+        log_min=snakemake.params.log_min,
+        annotate=snakemake.params.annotate,
+        title=f"{snakemake.wildcards.finder}, {snakemake.wildcards.sample}",
+    )

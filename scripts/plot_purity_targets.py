@@ -1,16 +1,18 @@
 """Rule plot_purity_targets: purity and efficiency by target and material, one comparison."""
 
 from minerva_vertex import evaluation
+from minerva_vertex.job_log import job_log
 from minerva_vertex.plots import purity
 
-comparison = snakemake.params.comparison
-purity.plot_by_target(
-    evaluation.load_metric_files(snakemake.input),
-    comparison["finders"],
-    comparison["samples"],
-    comparison["selections"],
-    snakemake.output.png,
-    snakemake.output.pdf,
-    spread=snakemake.params.spread,
-    title=f"({comparison['title']})",
-)
+with job_log(snakemake.log[0]):
+    comparison = snakemake.params.comparison
+    purity.plot_by_target(
+        evaluation.load_metric_files(snakemake.input),
+        comparison["finders"],
+        comparison["samples"],
+        comparison["selections"],
+        snakemake.output.png,
+        snakemake.output.pdf,
+        spread=snakemake.params.spread,
+        title=f"({comparison['title']})",
+    )

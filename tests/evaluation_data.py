@@ -68,7 +68,8 @@ def write_model(model_dir, kind: str = "cnn", *, seed: int = 0, train_sample: st
     """An untrained network saved as rule train saves it."""
     torch.manual_seed(seed)
     network = models.build_model(kind)
-    settings = training.TrainSettings(kind=kind, train_sample=train_sample, target_sample="t" if kind == "dann" else None)
+    entry = {"kind": kind, "train_sample": train_sample, **({"target_sample": "t"} if kind == "dann" else {})}
+    settings = training.TrainSettings.from_dict(entry)
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     training.save_weights(network, settings, model_dir / "weights.pt", best_epoch=0)

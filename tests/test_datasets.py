@@ -8,6 +8,8 @@ import torch
 from image_fixtures import write_sample
 from minerva_vertex import datasets
 
+IN_MEMORY = {"max_events": None, "memory_limit_mb": 4096, "chunk_events": 4096}
+
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
@@ -23,9 +25,9 @@ def all_events(batches, generator=None):
 
 
 def test_in_memory_and_chunked_give_the_same_events(sample):
-    memory = datasets.load_batches(sample, "train", channels=1, labels=True, batch_size=7)
+    memory = datasets.load_batches(sample, "train", channels=1, labels=True, batch_size=7, **IN_MEMORY)
     chunked = datasets.load_batches(
-        sample, "train", channels=1, labels=True, batch_size=7, memory_limit_mb=0.001, chunk_events=10
+        sample, "train", channels=1, labels=True, batch_size=7, max_events=None, memory_limit_mb=0.001, chunk_events=10
     )
     assert isinstance(memory, datasets.InMemoryBatches) and isinstance(chunked, datasets.ChunkedBatches)
     assert memory.n_events == chunked.n_events == 3 * 24 and len(memory) == len(chunked)
@@ -40,7 +42,7 @@ def test_in_memory_and_chunked_give_the_same_events(sample):
 
 
 def test_labels_match_the_file_and_split(sample):
-    batches = datasets.load_batches(sample[:1], "validation", channels=1, labels=True, batch_size=100)
+    batches = datasets.load_batches(sample[:1], "validation", channels=1, labels=True, batch_size=100, **IN_MEMORY)
     x, y = all_events(batches)
     with h5py.File(sample[0]) as h5:
         rows = np.flatnonzero(h5["split"][:] == 1)
@@ -52,10 +54,10 @@ def test_labels_match_the_file_and_split(sample):
 
 def test_unlabelled_reading_never_needs_segments(tmp_path):
     files = write_sample(tmp_path, 1, 20, seed=3, has_truth=False)
-    batches = datasets.load_batches(files, "train", channels=1, labels=False, batch_size=4)
+    batches = datasets.load_batches(files, "train", channels=1, labels=False, batch_size=4, **IN_MEMORY)
     assert all(b.labels is None for b in batches.epoch())
     with pytest.raises(datasets.ImageFileError, match="part000.h5.*'segments' missing"):
-        datasets.load_batches(files, "train", channels=1, labels=True, batch_size=4)
+        datasets.load_batches(files, "train", channels=1, labels=True, batch_size=4, **IN_MEMORY)
 
 
 def test_channels_checked_against_file(sample):
@@ -70,7 +72,7 @@ def test_max_events_takes_every_file_in_proportion(sample):
 
 
 def test_epoch_order_depends_on_the_generator_only(sample):
-    batches = datasets.load_batches(sample, "train", channels=1, labels=True, batch_size=8)
+    batches = datasets.load_batches(sample, "train", channels=1, labels=True, batch_size=8, **IN_MEMORY)
     first = [b.labels for b in batches.epoch(torch.Generator().manual_seed(4))]
     again = [b.labels for b in batches.epoch(torch.Generator().manual_seed(4))]
     other = [b.labels for b in batches.epoch(torch.Generator().manual_seed(5))]

@@ -374,3 +374,61 @@ def test_simulated_file_converts_pixel_by_pixel(tmp_path):
             for key in ("x", "u", "v"):
                 np.testing.assert_allclose(f[f"hits-{key}"][event], expected[key], rtol=1e-5, atol=1e-6)
         np.testing.assert_array_equal(f["segments"][:], geometry.segment_of_z(hits["mc_vtx_z"].to_numpy()))
+
+
+# --- warnings and logs a user sees -----------------------------------------------------------
+def test_a_file_with_every_hit_outside_the_window_is_warned_about(tmp_path, caplog):
+    events = make_events(5, seed=8)
+    events["hits"]["module"] = events["hits"]["module"] + 70  # a numbering off by 70 modules
+    events["hits"]["module"] = ak.where(events["hits"]["module"] > 114, 114, events["hits"]["module"])
+    path = write_hit_file(tmp_path / "shifted.root", events)
+    with caplog.at_level("WARNING", logger="minerva_vertex.images"):
+        _, summary = convert(tmp_path, path)
+    assert summary["hits_drawn"] == 0
+    assert "shifted.root: all" in caplog.text and "outside the image window" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="minerva_vertex.images"):
+        convert(tmp_path / "good", write_hit_file(tmp_path / "good.root", make_events(5, seed=8)))
+    assert caplog.text == ""
+
+
+def test_true_vertices_outside_the_window_are_counted_and_warned_about(tmp_path, caplog):
+    events = make_events(6, seed=9)
+    events["mc_vtx_z"][[1, 4]] = [20_000.0, -3_000.0]  # far downstream and far upstream
+    events["mc_vtx_z"][2] = images.WINDOW_Z_MM[1] + 10.0  # just past the last plane: fine
+    path = write_hit_file(tmp_path / "far.root", events)
+    with caplog.at_level("WARNING", logger="minerva_vertex.images"):
+        _, summary = convert(tmp_path, path)
+    assert summary["vertices_outside_window"] == 2
+    assert "far.root: 2 true vertices" in caplog.text
+    total = images.sample_summary([summary, summary])
+    assert total["vertices_outside_window"] == 4
+
+
+CONVERSION_SCRIPT = """
+import sys
+from minerva_vertex import images
+from minerva_vertex.job_log import job_log
+with job_log(sys.argv[3]):
+    images.convert_file(sys.argv[1], sys.argv[2], progress=True)
+"""
+
+
+def test_a_conversion_error_reaches_the_user_in_one_line_and_the_log_whole(tmp_path):
+    import subprocess
+    import sys
+
+    events = make_events(4, seed=3)
+    energy = events["hits"]["energy"].to_list()
+    energy[2][1] = float("nan")
+    events["hits"]["energy"] = ak.Array(energy)
+    path = write_hit_file(tmp_path / "bad.root", events)
+    log, out = tmp_path / "logs" / "images.log", tmp_path / "images" / "bad.h5"
+    run = subprocess.run([sys.executable, "-c", CONVERSION_SCRIPT, str(path), str(out), str(log)], capture_output=True, text=True)
+    assert run.returncode == 1
+    assert "lost sys.stderr" not in run.stderr and "Traceback" not in run.stderr
+    (line,) = [l for l in run.stderr.splitlines() if l.startswith("Error:")]
+    assert "bad.root" in line and "hit_energy" in line and "entry 2" in line
+    text = log.read_text()
+    assert "Traceback (most recent call last)" in text and "InputFileError" in text
+    assert not out.exists() and not list(out.parent.glob(".*tmp"))

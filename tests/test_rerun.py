@@ -86,3 +86,24 @@ def test_changing_a_plot_param_reruns_only_that_plot(tmp_path):
     assert 'cmap="viridis"' in text
     rule_file.write_text(text.replace('cmap="viridis"', 'cmap="magma"', 1))
     assert planned_jobs(snakemake(work, "-n", *targets)) == {"plot_confusion"}
+
+
+@pytest.mark.slow
+def test_resources_and_memory_knobs_rerun_nothing(tmp_path):
+    work = make_workflow(tmp_path)
+    targets = ["results/summary.md", "results/plots/confusion/cnn/sim.png"]
+    snakemake(work, *targets)
+    config_file = work / "config" / "config.yaml"
+    config = yaml.safe_load(config_file.read_text())
+    config.update(
+        training={"mem_mb": 9000, "threads": 1, "runtime": 7, "gpu": 0, "progress": False},
+        scoring={"batch_size": 7, "gpu": 0},
+        images={"chunk_events": 128},
+        tracking={"chunk_events": 64},
+    )
+    config_file.write_text(yaml.safe_dump(config))
+    assert planned_jobs(snakemake(work, "-n", *targets)) == set()
+    # A knob that can change a result does rerun its rule (and what follows).
+    config["scoring"]["device"] = "cpu"
+    config_file.write_text(yaml.safe_dump(config))
+    assert {"score", "metrics", "summary_table"} <= planned_jobs(snakemake(work, "-n", *targets))

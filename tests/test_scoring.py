@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from minerva_vertex import evaluation, scoring
+from minerva_vertex import evaluation, image_contract, scoring, training
 from evaluation_data import write_images, write_model, write_tracking
 
 
@@ -13,13 +13,13 @@ from evaluation_data import write_images, write_model, write_tracking
 def cnn(tmp_path_factory):
     model_dir = tmp_path_factory.mktemp("models") / "cnn"
     write_model(model_dir, "cnn")
-    return model_dir
+    return model_dir / "weights.pt"
 
 
 def test_scores_match_the_network_in_small_batches(tmp_path, cnn):
     images = tmp_path / "images" / "part000.h5"
     arrays = write_images(images, 23)
-    model = scoring.load_model(cnn)
+    model = training.load_model(cnn)
     out = tmp_path / "scores" / "part000.h5"
     n = scoring.score_file(model, images, out, batch_size=4, model_name="cnn")
     test = arrays["split"] == 2
@@ -33,8 +33,7 @@ def test_scores_match_the_network_in_small_batches(tmp_path, cnn):
         np.testing.assert_allclose(h5["probabilities"][:], expected, rtol=1e-5, atol=1e-6)
         np.testing.assert_array_equal(h5["predicted"][:], expected.argmax(axis=1))
         assert h5["features"].shape == (8, 588) and h5["features"].dtype == np.float16
-        np.testing.assert_array_equal(h5["segments"][:], arrays["segments"][test])
-        assert "gen_data/mc_targetZ" in h5 and h5.attrs["has_truth"]
+        assert "segments" not in h5  # truth stays in the image file, joined by event id
     assert not list(out.parent.glob(".*tmp"))
 
 
@@ -42,10 +41,9 @@ def test_sample_without_truth_is_scored(tmp_path, cnn):
     images = tmp_path / "data.h5"
     write_images(images, 9, has_truth=False)
     out = tmp_path / "scores.h5"
-    scoring.score_file(scoring.load_model(cnn), images, out, batch_size=5)
+    scoring.score_file(training.load_model(cnn), images, out, batch_size=5)
     scores = scoring.read_scores([out])
-    assert scores["has_truth"] is False and "segments" not in scores
-    assert len(scores["predicted"]) == 3
+    assert len(scores["predicted"]) == 3 and set(scores) == {"eventids", "probabilities", "predicted"}
 
 
 def test_channel_mismatch_names_the_file_and_leaves_nothing(tmp_path, cnn):
@@ -53,12 +51,12 @@ def test_channel_mismatch_names_the_file_and_leaves_nothing(tmp_path, cnn):
     write_images(images, 6, channels=2)
     out = tmp_path / "scores.h5"
     with pytest.raises(ValueError, match="two.h5: images have 2 channel"):
-        scoring.score_file(scoring.load_model(cnn), images, out)
+        scoring.score_file(training.load_model(cnn), images, out, batch_size=4)
     assert not out.exists() and not list(tmp_path.glob(".*tmp"))
 
 
 def test_metric_files_with_and_without_truth(tmp_path, cnn):
-    model = scoring.load_model(cnn)
+    model = training.load_model(cnn)
     files = {}
     for sample, truth, offset in (("sim", True, 0), ("data", False, 500)):
         images = [tmp_path / "images" / sample / f"part{i}.h5" for i in range(2)]
@@ -70,7 +68,7 @@ def test_metric_files_with_and_without_truth(tmp_path, cnn):
         for image, score in zip(images, scores):
             scoring.score_file(model, image, score, batch_size=7)
         track = evaluation.tracking_evaluation(tracking, images, sample)
-        net = evaluation.model_evaluation(scores, tracking, track, "cnn", "cnn", sample)
+        net = evaluation.model_evaluation(scores, images, tracking, track, "cnn", "cnn", sample)
         files[("tracking", sample)], files[("cnn", sample)] = track, net
         assert net["n_events"] == track["n_events"] == 20
     assert files[("cnn", "sim")]["segments"]["accuracy"]["n"] == 20
@@ -122,3 +120,38 @@ def test_bias_roles_and_gap_closed():
     assert gap["gap_closed"] == pytest.approx((0.75 - 0.6) / (0.9 - 0.6))
     assert gap["drop_reduction"] == pytest.approx(0.3 - 0.13)
     assert bias["finders"]["cnn"]["accuracy_drop"] == pytest.approx(0.3)
+
+
+def test_shared_event_ids_stop_the_metrics_naming_both_files(tmp_path):
+    first, second = tmp_path / "a" / "part0.h5", tmp_path / "b" / "part0.h5"
+    write_images(first, 30, seed=1)
+    write_images(second, 30, seed=2, id_offset=20)  # ids 1020-1029 in both files
+    tracking = tmp_path / "tracking.h5"
+    write_tracking(tracking, [first])
+    with pytest.raises(image_contract.DuplicateEventError, match=f"event id 1020 appears in files {first} and {second}"):
+        evaluation.tracking_evaluation(tracking, [first, second], "s")
+    with pytest.raises(image_contract.DuplicateEventError, match=rf"file {first} \(twice\).*30 id"):
+        image_contract.read_test_events([first, first])  # a file listed twice
+    assert len(image_contract.read_test_events([first])["eventids"]) == 10
+
+
+def test_every_finder_is_joined_to_the_truth_by_event_id(tmp_path, cnn):
+    """Score and vertex files in another order than the images give the same metrics."""
+    images = [tmp_path / "images" / f"part{i}.h5" for i in range(2)]
+    for i, path in enumerate(images):
+        write_images(path, 30, seed=i, id_offset=100 * i)
+    tracking = tmp_path / "tracking.h5"
+    write_tracking(tracking, images)
+    scores = [tmp_path / "scores" / f"part{i}.h5" for i in range(2)]
+    for image, score in zip(images, scores):
+        scoring.score_file(training.load_model(cnn), image, score, batch_size=7)
+    reversed_tracking = tmp_path / "tracking_reversed.h5"
+    with h5py.File(tracking, "r") as src, h5py.File(reversed_tracking, "w") as dst:
+        for name in src:
+            dst[name] = src[name][:][::-1]
+    straight = evaluation.tracking_evaluation(tracking, images, "s")
+    backwards = evaluation.tracking_evaluation(reversed_tracking, images, "s")
+    assert straight["segments"] == backwards["segments"]
+    net = evaluation.model_evaluation(scores, images, tracking, straight, "cnn", "cnn", "s")
+    swapped = evaluation.model_evaluation(scores[::-1], images, tracking, straight, "cnn", "cnn", "s")
+    assert net["segments"] == swapped["segments"] and net["segments"]["accuracy"]["n"] == 20

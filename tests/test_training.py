@@ -1,10 +1,11 @@
 """Training: outputs, determinism, label isolation, resume after a kill, devices, config."""
 
+import errno
 import os
 import subprocess
 import sys
 import textwrap
-from dataclasses import asdict, fields
+from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 
 import h5py
@@ -14,12 +15,14 @@ import torch
 import yaml
 
 from image_fixtures import write_sample
-from minerva_vertex import training, workflow_config
+from minerva_vertex import datasets, devices, safe_write, training, workflow_config
+from minerva_vertex import settings as settings_module
+from minerva_vertex.settings import SettingsError
 from minerva_vertex.plots.training_curves import plot_training_curves
 from minerva_vertex.workflow_config import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
-FAST = training.RunOptions(progress=False)
+FAST = training.RunOptions.from_section({"progress": False})
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +38,7 @@ def settings(kind="cnn", **overrides):
     if kind == "dann":
         values["target_sample"] = "target"
     values.update(overrides)
-    return training.TrainSettings(**values)
+    return training.TrainSettings.from_dict(values)
 
 
 def same_weights(a, b):
@@ -123,7 +126,8 @@ KILLED_RUN = textwrap.dedent(
 
     training.train(
         training.TrainSettings(**args["settings"]), args["source"], args["target"],
-        checkpoint_dir=args["checkpoint_dir"], options=training.RunOptions(progress=False), on_epoch_end=die,
+        checkpoint_dir=args["checkpoint_dir"], options=training.RunOptions.from_section({"progress": False}),
+        on_epoch_end=die,
     )
     """
 )
@@ -161,10 +165,15 @@ def test_checkpoint_of_other_settings_or_inputs_is_not_resumed(samples, tmp_path
     assert fp != training.fingerprint(settings(seed=9), FAST, device, inputs)
     assert fp != training.fingerprint(settings(), FAST, device, [[*inputs[0][:2], 0], inputs[1]])
     path = tmp_path / "checkpoint.pt"
-    training.atomic_torch_save({"format": training.CHECKPOINT_FORMAT, "fingerprint": fp, "epoch": 1}, path)
+    safe_write.torch_save({"format": training.CHECKPOINT_FORMAT, "fingerprint": fp, "epoch": 1}, path)
     assert training.load_checkpoint(path, fp)["epoch"] == 1
     assert training.load_checkpoint(path, "other") is None
     assert not list(tmp_path.glob(".*tmp*"))
+    # Options that choose the data order are part of the fingerprint; progress bars are not.
+    chunked = training.RunOptions.from_section({"progress": False, "chunk_events": 7})
+    quiet = training.RunOptions.from_section({"progress": True})
+    assert fp != training.fingerprint(settings(), chunked, device, inputs)
+    assert fp == training.fingerprint(settings(), quiet, device, inputs)
 
 
 class Payload:
@@ -174,52 +183,116 @@ class Payload:
 def test_weights_are_read_without_unpickling_objects(tmp_path):
     path = tmp_path / "weights.pt"
     torch.save({"kind": "cnn", "channels": 1, "dropout": 0.5, "state_dict": {}, "extra": Payload()}, path)
-    with pytest.raises(Exception, match="[Ww]eights only load failed|Unsupported global"):
+    with pytest.raises(training.WeightsFileError, match="weights.pt: not a weights file of this project") as error:
+        training.load_model(path)
+    assert "weights_only=False" not in str(error.value)  # torch's advice would unpickle code
+
+
+@pytest.mark.parametrize("content", [b"not a torch file", None])
+def test_foreign_or_truncated_weights_name_the_file(tmp_path, content):
+    path = tmp_path / "weights.pt"
+    if content is None:  # a real weights file cut short, as by a full disk
+        torch.save({"kind": "cnn", "channels": 1, "dropout": 0.5, "state_dict": {"w": torch.zeros(1000)}}, path)
+        path.write_bytes(path.read_bytes()[:300])
+    else:
+        path.write_bytes(content)
+    with pytest.raises(training.WeightsFileError, match=f"{path}: not a weights file of this project"):
         training.load_model(path)
 
 
-def test_auc_counts_ties_half():
-    labels = torch.tensor([0, 0, 1, 1])
-    assert training.auc(torch.tensor([0.1, 0.2, 0.3, 0.4]), labels) == 1.0
-    assert training.auc(torch.tensor([0.4, 0.3, 0.2, 0.1]), labels) == 0.0
-    assert training.auc(torch.tensor([0.5, 0.5, 0.5, 0.5]), labels) == 0.5
-    assert training.auc(torch.tensor([0.1, 0.3, 0.2, 0.4]), labels) == 0.75
-
-
 def test_device_selection_on_this_machine():
-    assert training.choose_device("cpu").type == "cpu"
+    assert devices.choose_device("cpu").type == "cpu"
     expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert training.choose_device("auto").type == expected
+    assert devices.choose_device("auto").type == expected
     with pytest.raises(ValueError):
-        training.choose_device("tpu")
-    assert not training.autocast_for(torch.device("cpu"))._enabled
-    assert training.data_device(torch.device("cpu"), 10**9).type == "cpu"
+        devices.choose_device("tpu")
+    assert not devices.autocast_for(torch.device("cpu"))._enabled
+    assert devices.data_device(torch.device("cpu"), 10**9).type == "cpu"
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="no CUDA"):
-            training.choose_device("cuda")
+            devices.choose_device("cuda")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_training_with_bf16_autocast(samples, tmp_path):
     source, target = samples
-    options = training.RunOptions(device="cuda", progress=False)
-    assert training.data_device(torch.device("cuda"), 10**6).type == "cuda"
+    options = training.RunOptions.from_section({"device": "cuda", "progress": False})
+    assert devices.data_device(torch.device("cuda"), 10**6).type == "cuda"
     result = training.train(settings("dann", epochs=1), source, target, checkpoint_dir=tmp_path, options=options)
     assert all(torch.isfinite(p).all() for p in result.model.parameters())
     assert next(result.model.parameters()).device.type == "cpu"
 
 
-def test_schema_defaults_equal_the_settings_defaults():
-    schema = yaml.safe_load((REPO / "workflow/schemas/models.schema.yaml").read_text())["$defs"]["section"]
-    properties = schema["additionalProperties"]["properties"]
-    defaults = {f.name: f.default for f in fields(training.TrainSettings)}
-    assert set(properties) == set(defaults)
-    for name, prop in properties.items():
-        if "default" in prop:
-            assert prop["default"] == defaults[name], name
-    run_schema = yaml.safe_load((REPO / "workflow/schemas/training.schema.yaml").read_text())["$defs"]["section"]["properties"]
-    for option in fields(training.RunOptions):
-        assert run_schema[option.name]["default"] == option.default, option.name
+def test_the_schemas_are_the_only_defaults():
+    # Every setting and run option is a schema property; the dataclasses hold no defaults
+    # (target_sample alone may be absent: only a dann has one).
+    properties = settings_module.schema_of("models", entry=True)["properties"]
+    assert {f.name for f in fields(training.TrainSettings)} == set(properties)
+    assert [f.name for f in fields(training.TrainSettings) if f.default is not MISSING] == ["target_sample"]
+    run_schema = settings_module.schema_of("training")["properties"]
+    assert {f.name for f in fields(training.RunOptions)} <= set(run_schema)
+    assert all(f.default is MISSING for f in fields(training.RunOptions))
+    filled = training.TrainSettings.from_dict({"kind": "cnn", "train_sample": "a"})
+    assert filled.epochs == properties["epochs"]["default"] and filled.optimizer == properties["optimizer"]["default"]
+
+
+def test_run_options_of_the_training_section_reach_the_training(samples, tmp_path, monkeypatch):
+    """Rule train passes the config's ``training`` section: every option in it must act."""
+    source = write_sample(tmp_path / "larger", 2, 40, seed=5)  # 64 training events: 3.3 MB
+    built = []
+    original = datasets.ChunkedBatches.__init__
+
+    def spy(self, selection, channels, labels, batch_size, chunk_events, *args):
+        built.append(chunk_events)
+        original(self, selection, channels, labels, batch_size, chunk_events, *args)
+
+    monkeypatch.setattr(datasets.ChunkedBatches, "__init__", spy)
+    section = {"progress": False, "device": "cpu", "memory_limit_mb": 1, "chunk_events": 7, "channels_last": False}
+    out = tmp_path / "out"
+    training.train_to_files(
+        "cnn", asdict(settings(epochs=1)), {**section, "threads": 1, "mem_mb": 1000}, source_files=source,
+        checkpoint_dir=tmp_path / "ck", weights=out / "w.pt", config_out=out / "config.yaml", metrics_out=out / "m.csv",
+    )
+    assert built and set(built) == {7}  # over 1 MB: read by chunks of 7
+    recorded = yaml.safe_load((out / "config.yaml").read_text())["run"]
+    assert {key: recorded[key] for key in section} == section
+
+
+def test_damaged_checkpoint_is_set_aside_and_training_starts_over(samples, tmp_path, caplog):
+    source, _ = samples
+    checkpoint_dir = tmp_path / "ck"
+    checkpoint_dir.mkdir()
+    damaged = checkpoint_dir / training.CHECKPOINT_NAME
+    first = training.train(settings(epochs=1), source, checkpoint_dir=tmp_path / "good", options=FAST)
+    good = (tmp_path / "good" / training.CHECKPOINT_NAME).read_bytes()
+    damaged.write_bytes(good[: len(good) // 3])  # truncated, as by a killed copy or a full disk
+    with caplog.at_level("WARNING"):
+        again = training.train(settings(epochs=1), source, checkpoint_dir=checkpoint_dir, options=FAST)
+    assert again.resumed_from_epoch == 0 and same_weights(again.model, first.model)
+    assert str(damaged) in caplog.text and "cannot be read" in caplog.text
+    assert (checkpoint_dir / (training.CHECKPOINT_NAME + ".damaged")).exists()
+    assert torch.load(damaged, weights_only=True)["epoch"] == 1  # a fresh, readable one
+
+
+def test_full_disk_names_the_checkpoint_and_leaves_no_temporary_file(samples, tmp_path, monkeypatch):
+    source, _ = samples
+    checkpoint_dir = tmp_path / "ck"
+    checkpoint_dir.mkdir()
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = checkpoint_dir / f".{training.CHECKPOINT_NAME}.{int(finished.stdout)}.tmp"  # of a killed job
+    stale.write_bytes(b"x" * 1000)
+    real_save = torch.save
+
+    def full_disk(obj, path, *args, **kwargs):
+        Path(path).write_bytes(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    for _ in range(2):
+        with pytest.raises(safe_write.WriteError, match=f"{checkpoint_dir / training.CHECKPOINT_NAME}.*No space left"):
+            training.train(settings(epochs=1), source, checkpoint_dir=checkpoint_dir, options=FAST)
+    assert list(checkpoint_dir.iterdir()) == []  # neither this job's partial file nor the killed one's
+    monkeypatch.setattr(torch, "save", real_save)
 
 
 def test_default_config_models_are_valid():
@@ -251,10 +324,18 @@ def test_model_cross_checks_name_the_key(model, key):
     assert error.value.key == key
 
 
-def test_unknown_settings_are_refused():
-    with pytest.raises(ValueError, match="unknown training setting"):
-        training.TrainSettings.from_dict({"kind": "cnn", "train_sample": "a", "epoch": 3})
-    with pytest.raises(ValueError, match="target_sample"):
-        training.TrainSettings.from_dict({"kind": "dann", "train_sample": "a"})
+def test_unknown_or_invalid_settings_are_refused_naming_the_key():
+    with pytest.raises(SettingsError, match="models.m.*epoch"):
+        training.TrainSettings.from_dict({"kind": "cnn", "train_sample": "a", "epoch": 3}, "m")
+    with pytest.raises(SettingsError, match="'models.m.optimizer'"):
+        training.TrainSettings.from_dict({"kind": "cnn", "train_sample": "a", "optimizer": "lbfgs"}, "m")
+    with pytest.raises(SettingsError, match="'training.chunk_events'"):
+        training.RunOptions.from_section({"chunk_events": 0})
 
 
+def test_train_params_hold_what_changes_the_weights_and_no_resource():
+    config = {"training": settings_module.section("training", {})}
+    params = settings_module.result_part(config, "training")
+    assert {"memory_limit_mb", "chunk_events", "device", "channels_last", "compile"} == set(params)
+    options = training.RunOptions.from_section(config["training"])
+    assert options.result_options() == params  # the fingerprint sees the same options

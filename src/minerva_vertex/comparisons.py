@@ -28,7 +28,7 @@ class Comparison:
 
 def finders(config: Mapping) -> list[str]:
     """Every vertex finder of the run: the track-based vertex, then the configured models."""
-    models = list(config.get("models", {}) or {})
+    models = list(config["models"])
     if TRACKING in models:
         raise ConfigError(f"models.{TRACKING}", f"'{TRACKING}' names the track-based vertex; choose another model name")
     return [TRACKING, *models]
@@ -67,11 +67,3 @@ def resolve(config: Mapping) -> dict[str, Comparison]:
         result[name] = Comparison(name, entry.get("title", name), chosen_finders, chosen_samples, selections)
     return result
 
-
-def metric_path(results, finder: str, sample: str) -> str:
-    """Metrics JSON of a finder on a sample (rules metrics and tracking_metrics)."""
-    return f"{results}/metrics/{finder}/{sample}.json"
-
-
-def comparison_metric_paths(results, comparison: Comparison) -> list[str]:
-    return [metric_path(results, f, s) for f in comparison.finders for s in comparison.samples]

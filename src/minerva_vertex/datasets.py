@@ -1,8 +1,6 @@
 """Events of one split of a sample's HDF5 image files, as batches for training.
 
-The files follow the image contract (README, "Image files"): ``hits-x`` (N, C, 127, 50),
-``hits-u`` and ``hits-v`` (N, C, 127, 25) float32, ``split`` uint8 (0 train, 1 validation,
-2 test) and, with truth, ``segments`` uint8. Labels are read only when asked for
+The files follow the image contract (:mod:`minerva_vertex.image_contract`). Labels are read only when asked for
 (``labels=True``): a target domain's labels are never opened during training.
 
 Two ways to feed batches, chosen by size:
@@ -31,15 +29,9 @@ import hdf5plugin  # noqa: F401  (registers the compression filters the image fi
 import numpy as np
 import torch
 
-VIEW_DATASETS = ("hits-x", "hits-u", "hits-v")
-VIEW_WIDTHS = (50, 25, 25)  # planes per view (MINERVA.md)
-N_STRIPS = 127
-SPLITS = {"train": 0, "validation": 1, "test": 2}  # image contract's `split` codes
+from minerva_vertex.image_contract import N_STRIPS, SPLIT_CODES, VIEW_DATASETS, VIEW_WIDTHS, ImageFileError, bytes_per_event, check_file
+
 READ_BLOCK = 2048  # rows read at once when loading into memory
-
-
-class ImageFileError(ValueError):
-    """An image file that does not follow the contract, naming the file and dataset."""
 
 
 @dataclass(frozen=True)
@@ -66,40 +58,18 @@ class FileSelection:
     rows: np.ndarray  # int64, ascending
 
 
-def _check_file(h5: h5py.File, path: str, channels: int, labels: bool) -> int:
-    """Number of events in an image file; raises naming the file and dataset at fault."""
-    for name in VIEW_DATASETS + ("split",):
-        if name not in h5:
-            raise ImageFileError(f"{path}: dataset '{name}' missing (image file contract)")
-    n = h5["split"].shape[0]
-    for name, width in zip(VIEW_DATASETS, VIEW_WIDTHS):
-        shape = h5[name].shape
-        if len(shape) != 4 or shape[0] != n or shape[2:] != (N_STRIPS, width):
-            raise ImageFileError(f"{path}: dataset '{name}' has shape {shape}, expected ({n}, C, {N_STRIPS}, {width})")
-        if shape[1] < channels:
-            raise ImageFileError(f"{path}: dataset '{name}' has {shape[1]} channel(s), the model asks for {channels}")
-    if labels:
-        if "segments" not in h5:
-            raise ImageFileError(
-                f"{path}: dataset 'segments' missing: the file has no truth, so it cannot train a model's labels"
-            )
-        if h5["segments"].shape != (n,):
-            raise ImageFileError(f"{path}: dataset 'segments' has shape {h5['segments'].shape}, expected ({n},)")
-    return n
-
-
 def select_events(
     paths: Sequence[str | Path], split: str, channels: int = 1, labels: bool = False, max_events: int | None = None
 ) -> list[FileSelection]:
     """Rows of ``split`` in each file; with ``max_events``, the first rows of each file in
     proportion to its share, so every file is represented."""
-    if split not in SPLITS:
-        raise ValueError(f"unknown split '{split}' (known: {', '.join(SPLITS)})")
+    if split not in SPLIT_CODES:
+        raise ValueError(f"unknown split '{split}' (known: {', '.join(SPLIT_CODES)})")
     per_file = []
     for path in paths:
         with h5py.File(path, "r") as h5:
-            _check_file(h5, str(path), channels, labels)
-            per_file.append(np.flatnonzero(h5["split"][:] == SPLITS[split]).astype(np.int64))
+            check_file(h5, str(path), channels, labels)
+            per_file.append(np.flatnonzero(h5["split"][:] == SPLIT_CODES[split]).astype(np.int64))
     total = sum(len(rows) for rows in per_file)
     if max_events is not None and total > max_events:
         quotas = [len(rows) * max_events // total for rows in per_file]
@@ -111,10 +81,6 @@ def select_events(
 
 def n_selected(selection: Sequence[FileSelection]) -> int:
     return sum(len(s.rows) for s in selection)
-
-
-def bytes_per_event(channels: int) -> int:
-    return 4 * channels * N_STRIPS * sum(VIEW_WIDTHS)
 
 
 def _read_rows(h5: h5py.File, start: int, stop: int, keep: np.ndarray, channels: int, labels: bool):
@@ -233,7 +199,7 @@ class ChunkedBatches:
         channels: int,
         labels: bool,
         batch_size: int,
-        chunk_events: int = 4096,
+        chunk_events: int,
         device: torch.device | str = "cpu",
         channels_last: bool = False,
     ):
@@ -303,9 +269,9 @@ def load_batches(
     channels: int,
     labels: bool,
     batch_size: int,
-    max_events: int | None = None,
-    memory_limit_mb: float = 4096,
-    chunk_events: int = 4096,
+    max_events: int | None,
+    memory_limit_mb: float,
+    chunk_events: int,
     device: torch.device | str = "cpu",
     channels_last: bool = False,
     progress: bool = False,
@@ -321,10 +287,3 @@ def load_batches(
         return InMemoryBatches(views, y, batch_size, device, channels_last)
     return ChunkedBatches(selection, channels, labels, batch_size, chunk_events, device, channels_last)
 
-
-def file_channels(path: str | Path) -> int:
-    """Number of image channels in a file (1 energy, 2 energy and time)."""
-    with h5py.File(path, "r") as h5:
-        if "hits-x" not in h5:
-            raise ImageFileError(f"{path}: dataset 'hits-x' missing (image file contract)")
-        return int(h5["hits-x"].shape[1])

@@ -16,70 +16,13 @@ them the test split of each sample and writes what the rules declare:
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import h5py
-import hdf5plugin  # noqa: F401  (registers the filters the image files are written with)
 import numpy as np
 import pandas as pd
 
-from minerva_vertex import metrics, scoring
-
-TRUTH_KEYS = ("segments", "gen_data/mc_vtx_x", "gen_data/mc_vtx_y", "gen_data/mc_vtx_z", "gen_data/mc_targetZ")
-
-
-def write_json(path, data) -> None:
-    """JSON through a temporary name in the same folder, then moved into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_text(path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def truth_dict(arrays: Mapping[str, np.ndarray]) -> dict | None:
-    """The truth metrics.evaluate needs, keyed without 'gen_data/'; None if absent."""
-    if not all(key in arrays for key in TRUTH_KEYS):
-        return None
-    return {key.removeprefix("gen_data/"): np.asarray(arrays[key]) for key in TRUTH_KEYS}
-
-
-def read_test_events(image_paths: Sequence) -> dict[str, np.ndarray]:
-    """Event ids and truth (where the files have it) of the test split of image files."""
-    pieces: dict[str, list] = {}
-    for path in image_paths:
-        with h5py.File(path, "r") as h5:
-            if "split" not in h5 or "eventids" not in h5:
-                raise ValueError(f"{path}: no 'split' or 'eventids' dataset (expected an image file)")
-            test = h5["split"][:] == scoring.TEST_SPLIT
-            for key in ("eventids", *TRUTH_KEYS):
-                if key in h5:
-                    pieces.setdefault(key, []).append(h5[key][:][test])
-    return {key: np.concatenate(parts) for key, parts in pieces.items() if len(parts) == len(image_paths)}
-
-
-def read_tracking(path) -> dict[str, np.ndarray]:
-    with h5py.File(path, "r") as h5:
-        for name in ("eventids", "segment", "vtx_x", "vtx_y"):
-            if name not in h5:
-                raise ValueError(f"{path}: no dataset '{name}' (expected a track-vertex file)")
-        return {name: h5[name][:] for name in ("eventids", "segment", "vtx_x", "vtx_y")}
+from minerva_vertex import image_contract, metrics, safe_write, scoring, tracking_files
 
 
 def align(reference_ids: np.ndarray, ids: np.ndarray, what: str) -> np.ndarray:
@@ -98,27 +41,40 @@ def align(reference_ids: np.ndarray, ids: np.ndarray, what: str) -> np.ndarray:
     return order[position]
 
 
+def evaluate_finder(events: Mapping, ids, segments, what: str, vertices: Mapping | None = None) -> dict:
+    """Metrics of one finder's segments (``ids``, ``segments``) on a sample's test events.
+
+    The one join of every finder to the truth: by event id, against the test split read
+    from the image files (:func:`image_contract.read_test_events`, which checks the ids
+    unique). ``vertices``: the track-based vertices, whose (x, y) assign shared targets.
+    """
+    reference = events["eventids"]
+    predicted = np.asarray(segments)[align(reference, np.asarray(ids), what)]
+    reco_xy = None
+    if vertices is not None:
+        index = align(reference, vertices["eventids"], "track-vertex file")
+        reco_xy = (vertices["vtx_x"][index], vertices["vtx_y"][index])
+    return metrics.evaluate(predicted, image_contract.truth_of(events), reco_xy)
+
+
 def tracking_evaluation(tracking_path, image_paths: Sequence, sample: str) -> dict:
     """Metrics of the track-based vertex on the test split of a sample."""
-    events = read_test_events(image_paths)
-    vertices = read_tracking(tracking_path)
-    index = align(events["eventids"], vertices["eventids"], str(tracking_path))
-    reco_xy = (vertices["vtx_x"][index], vertices["vtx_y"][index])
-    result = metrics.evaluate(vertices["segment"][index], truth_dict(events), reco_xy)
+    events = image_contract.read_test_events(image_paths)
+    vertices = tracking_files.read_vertices(tracking_path)
+    result = evaluate_finder(events, vertices["eventids"], vertices["segment"], str(tracking_path), vertices)
     return {"finder": "tracking", "kind": "tracking", "sample": sample, **result}
 
 
-def model_evaluation(score_paths: Sequence, tracking_path, tracking_metrics: Mapping | None, model: str, kind: str, sample: str) -> dict:
-    """Metrics of a network on a sample; the tracked (x, y) splits shared targets."""
+def model_evaluation(
+    score_paths: Sequence, image_paths: Sequence, tracking_path, tracking_metrics: Mapping | None, model: str, kind: str, sample: str
+) -> dict:
+    """Metrics of a network on a sample; the tracked (x, y) split shared targets."""
+    events = image_contract.read_test_events(image_paths)
     scores = scoring.read_scores(score_paths)
-    reco_xy = None
-    if tracking_path is not None:
-        vertices = read_tracking(tracking_path)
-        index = align(scores["eventids"], vertices["eventids"], str(tracking_path))
-        reco_xy = (vertices["vtx_x"][index], vertices["vtx_y"][index])
-    truth = truth_dict(scores) if scores["has_truth"] else None
-    result = {"finder": model, "kind": kind, "sample": sample, **metrics.evaluate(scores["predicted"], truth, reco_xy)}
-    if truth is not None and tracking_metrics is not None and "targets" in tracking_metrics:
+    vertices = tracking_files.read_vertices(tracking_path) if tracking_path is not None else None
+    what = f"scores of {model} on {sample}"
+    result = {"finder": model, "kind": kind, "sample": sample, **evaluate_finder(events, scores["eventids"], scores["predicted"], what, vertices)}
+    if result["has_truth"] and tracking_metrics is not None and "targets" in tracking_metrics:
         result["purity_ratio_to_tracking"] = metrics.purity_ratios(result["targets"], tracking_metrics["targets"])
     return result
 
@@ -264,8 +220,8 @@ def comparison_rows(metric_files: Mapping[tuple[str, str], Mapping], finders: Se
 
 def write_table(frame: pd.DataFrame, csv_path, markdown_path, title: str) -> None:
     """CSV (full precision) and Markdown (3 significant decimals) of a table."""
-    write_text(csv_path, frame.to_csv(index=False))
-    write_text(markdown_path, f"# {title}\n\n" + markdown(frame) + "\n")
+    safe_write.write_text(csv_path, frame.to_csv(index=False))
+    safe_write.write_text(markdown_path, f"# {title}\n\n" + markdown(frame) + "\n")
 
 
 def markdown(frame: pd.DataFrame) -> str:
@@ -294,20 +250,20 @@ def load_metric_files(paths: Sequence) -> dict[tuple[str, str], dict]:
     return result
 
 
-def group_scores_by_model(paths: Sequence) -> dict[str, list[str]]:
-    """Score files (scores/{model}/{sample}/{part}.h5) grouped by model, order kept."""
-    groups: dict[str, list[str]] = {}
-    for path in paths:
-        groups.setdefault(Path(path).parts[-3], []).append(str(path))
-    return groups
-
-
-def bias_from_files(metric_paths: Sequence, source_scores: Sequence, target_scores: Sequence, models_config: Mapping, source: str, target: str, *, seed: int = 0) -> dict:
-    """:func:`bias_evaluation` from the rule's files."""
-    source_groups, target_groups = group_scores_by_model(source_scores), group_scores_by_model(target_scores)
+def bias_from_files(
+    metric_paths: Sequence,
+    scores_by_model: Mapping[str, tuple[Sequence, Sequence]],
+    models_config: Mapping,
+    source: str,
+    target: str,
+    *,
+    seed: int,
+) -> dict:
+    """:func:`bias_evaluation` from the rule's files; ``scores_by_model``: model -> (score
+    files on the source sample, score files on the target sample)."""
     features = {
-        model: (scoring.read_scores(source_groups[model], features=True)["features"], scoring.read_scores(target_groups[model], features=True)["features"])
-        for model in source_groups
-        if model in target_groups and source != target
+        model: tuple(scoring.read_scores(paths, features=True)["features"] for paths in (on_source, on_target))
+        for model, (on_source, on_target) in scores_by_model.items()
+        if source != target
     }
     return bias_evaluation(load_metric_files(metric_paths), features, models_config, source, target, seed=seed)

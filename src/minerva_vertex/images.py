@@ -35,11 +35,11 @@ an empty tree unless ``input.allow_empty_tree``) are errors from :mod:`minerva_v
 from __future__ import annotations
 
 import json
-import os
+import logging
 import struct
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import awkward as ak
@@ -48,7 +48,9 @@ import h5py
 import hdf5plugin
 import numpy as np
 
-from minerva_vertex import geometry, rootio, splits
+from minerva_vertex import geometry, image_contract, rootio, safe_write, splits
+
+log = logging.getLogger(__name__)
 
 ENERGY_SCALE_MEV = 3.4  # MIP across one plane at normal incidence (MINERVA.md: 1.7 MeV/cm)
 ENERGY_NORMALISATION = (
@@ -66,10 +68,15 @@ TIME_NORMALISATION = (
 DETECTOR_LAST_MODULE = 114
 WINDOW_LAST_MODULE = int(geometry.PLANES.module.max())
 
-VIEW_KEYS = tuple(geometry.VIEW_NAMES[code] for code in geometry.VIEWS)  # "x", "u", "v"
-IMAGE_HEIGHT = geometry.N_STRIPS
-IMAGE_WIDTH = {geometry.VIEW_NAMES[code]: width for code, width in geometry.N_COLUMNS.items()}
-DATASET_OF_VIEW = {key: f"hits-{key}" for key in VIEW_KEYS}
+VIEW_KEYS = image_contract.VIEW_KEYS
+IMAGE_HEIGHT = image_contract.N_STRIPS
+IMAGE_WIDTH = image_contract.VIEW_WIDTH
+DATASET_OF_VIEW = image_contract.DATASET_OF_VIEW
+# A true vertex further than this from the image window's first or last plane cannot be
+# seen in the images; it is counted (``vertices_outside_window``) and the user warned.
+# One module of tolerance (44.2 mm between modules, MINERVA.md).
+VERTEX_WINDOW_MARGIN_MM = 44.2
+WINDOW_Z_MM = (float(geometry.PLANES.z.min()), float(geometry.PLANES.z.max()))
 
 # HDF5 chunks of whole images, 64 events: training reads contiguous batches of tens to
 # hundreds of events, so a batch touches few chunks and decompresses little it does not
@@ -100,27 +107,23 @@ _MAX_RUN = (np.iinfo(np.uint64).max - 10**10 + 1) // 10**10
 class ImagesConfig:
     """Config section ``images``."""
 
-    time_channel: bool = False
-    splits: Mapping[str, float] = field(default_factory=lambda: dict(splits.DEFAULT_FRACTIONS))
-    chunk_events: int = rootio.DEFAULT_CHUNK_EVENTS
-    compression: str = "lz4"
+    time_channel: bool
+    splits: Mapping[str, float]
+    chunk_events: int  # events in memory at a time: never changes the file's contents
+    compression: str
 
     @classmethod
     def from_config(cls, section: Mapping | None) -> ImagesConfig:
-        section = dict(section or {})
-        config = cls(
-            time_channel=bool(section.get("time_channel", False)),
-            splits=splits.check_fractions(section.get("splits", splits.DEFAULT_FRACTIONS)),
-            chunk_events=int(section.get("chunk_events", rootio.DEFAULT_CHUNK_EVENTS)),
-            compression=section.get("compression", "lz4"),
+        """The config section ``images``, the schema's defaults for what it leaves out."""
+        from minerva_vertex import settings
+
+        values = settings.section("images", section)
+        return cls(
+            time_channel=values["time_channel"],
+            splits=splits.check_fractions(values["splits"]),
+            chunk_events=values["chunk_events"],
+            compression=values["compression"],
         )
-        if config.compression not in COMPRESSION_FILTERS:
-            raise ValueError(
-                f"config key 'images.compression': '{config.compression}' is not one of {sorted(COMPRESSION_FILTERS)}"
-            )
-        if config.chunk_events < 1:
-            raise ValueError("config key 'images.chunk_events': must be at least 1")
-        return config
 
     @property
     def n_channels(self) -> int:
@@ -411,21 +414,6 @@ def _check_truth(chunk, source, label):
             )
 
 
-def _atomic_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
-def write_json(path, data) -> None:
-    """Write JSON through a temporary name, so no half-written file is left under ``path``."""
-    path = Path(path)
-    tmp = _atomic_path(path)
-    try:
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def convert_file(
     root_path,
     h5_path,
@@ -445,24 +433,44 @@ def convert_file(
     started = time.perf_counter()
     spec = input_config if isinstance(input_config, rootio.InputSpec) else rootio.InputSpec.from_config(input_config)
     config = images_config if isinstance(images_config, ImagesConfig) else ImagesConfig.from_config(images_config)
-    h5_path = Path(h5_path)
-    h5_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _atomic_path(h5_path)
-    try:
-        with rootio.HitFile(root_path, spec, has_truth=has_truth, need_time=config.time_channel) as hit_file:
-            n_events = hit_file.num_entries
-            if n_events == 0 and not spec.allow_empty_tree:
-                raise rootio.InputFileError(
-                    root_path, f"TTree '{spec.tree}' has no entries (set input.allow_empty_tree to write an empty file)"
-                )
+    with rootio.HitFile(root_path, spec, has_truth=has_truth, need_time=config.time_channel) as hit_file:
+        n_events = hit_file.num_entries
+        if n_events == 0 and not spec.allow_empty_tree:
+            raise rootio.InputFileError(
+                root_path, f"TTree '{spec.tree}' has no entries (set input.allow_empty_tree to write an empty file)"
+            )
+        with safe_write.atomic_output(h5_path) as tmp:
             summary = _write_images(hit_file, tmp, n_events, config, sample, progress)
-        os.replace(tmp, h5_path)
-    finally:
-        tmp.unlink(missing_ok=True)
     summary.update(output=str(h5_path), seconds=round(time.perf_counter() - started, 3))
+    warn_about(summary)
     if summary_path is not None:
-        write_json(summary_path, summary)
+        safe_write.write_json(summary_path, summary)
     return summary
+
+
+def warn_about(summary: Mapping) -> None:
+    """Warn, naming the file, when its hits miss the image window or its vertices lie outside it."""
+    source = summary["source_file"]
+    if summary["hits_read"] and summary["hits_drawn"] == 0:
+        log.warning(
+            "%s: all %d hits lie outside the image window (modules %d-%d): is the module numbering MINERvA's?",
+            source, summary["hits_read"], FIRST_MODULE, WINDOW_LAST_MODULE,
+        )
+    elif summary["hits_read"] and summary["hits_drawn"] < 0.5 * summary["hits_read"]:
+        share = 1 - summary["hits_drawn"] / summary["hits_read"]
+        log.warning("%s: %.0f %% of the hits lie outside the image window", source, 100 * share)
+    outside = summary.get("vertices_outside_window", 0)
+    if outside:
+        log.warning(
+            "%s: %d true vertices lie more than %.0f mm outside the image window (z %.0f-%.0f mm); "
+            "they are labelled segment 0 or 10 but cannot be seen in the images",
+            source, outside, VERTEX_WINDOW_MARGIN_MM, *WINDOW_Z_MM,
+        )
+
+
+def vertices_outside_window(vtx_z) -> int:
+    z = np.asarray(vtx_z, dtype=np.float64)
+    return int(np.sum((z < WINDOW_Z_MM[0] - VERTEX_WINDOW_MARGIN_MM) | (z > WINDOW_Z_MM[1] + VERTEX_WINDOW_MARGIN_MM)))
 
 
 def _whole_chunks(n_events: int) -> int:
@@ -595,6 +603,7 @@ def _empty_totals(has_truth):
     }
     if has_truth:
         totals["segments"] = np.zeros(geometry.N_SEGMENTS, dtype=np.int64)
+        totals["vertices_outside_window"] = 0
     return totals
 
 
@@ -608,6 +617,7 @@ def _accumulate(totals, counters, columns) -> None:
     totals["split"] += np.bincount(columns["split"], minlength=len(splits.SPLIT_NAMES))
     if "segments" in totals:
         totals["segments"] += np.bincount(columns["segments"], minlength=geometry.N_SEGMENTS)
+        totals["vertices_outside_window"] += vertices_outside_window(columns["zs"])
 
 
 def _file_summary(hit_file, sample, n_events, totals) -> dict:
@@ -626,6 +636,7 @@ def _file_summary(hit_file, sample, n_events, totals) -> dict:
     }
     if hit_file.has_truth:
         summary["segments"] = totals["segments"].tolist()
+        summary["vertices_outside_window"] = totals["vertices_outside_window"]
     return summary
 
 
@@ -657,6 +668,7 @@ def sample_summary(file_summaries: list[dict], sample: str = "") -> dict:
     total["has_truth"] = truth.pop() if len(truth) == 1 else "mixed"
     if total["has_truth"] is True:
         total["segments"] = segments.tolist()
+        total["vertices_outside_window"] = sum(s.get("vertices_outside_window", 0) for s in file_summaries)
     total["files"] = [{"source_file": s["source_file"], "output": s.get("output")} for s in file_summaries]
     return total
 
@@ -664,5 +676,5 @@ def sample_summary(file_summaries: list[dict], sample: str = "") -> dict:
 def gather_summaries(paths, output, sample: str = "") -> dict:
     """Read per-file summary JSONs and write the sample's summary."""
     summary = sample_summary([json.loads(Path(p).read_text()) for p in paths], sample)
-    write_json(output, summary)
+    safe_write.write_json(output, summary)
     return summary

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import awkward as ak
 import numpy as np
 import uproot
 
-DEFAULT_TREE = "minerva"
 ID_BRANCHES = ("run", "subrun", "gate", "slice")
 HIT_INT_BRANCHES = ("hit_module", "hit_plane", "hit_view", "hit_strip")
 HIT_FLOAT_BRANCHES = ("hit_energy", "hit_time")
@@ -36,7 +35,6 @@ TRUTH_INT_BRANCHES = ("mc_targetZ", "mc_intType")
 TRUTH_BRANCHES = ("mc_vtx_x", "mc_vtx_y", "mc_vtx_z", "mc_targetZ", "mc_intType", "mc_incomingE", "mc_Q2", "mc_w")
 CONTRACT_BRANCHES = ID_BRANCHES + HIT_BRANCHES + TRUTH_BRANCHES
 INTEGER_BRANCHES = frozenset(ID_BRANCHES + HIT_INT_BRANCHES + TRUTH_INT_BRANCHES)
-DEFAULT_CHUNK_EVENTS = 1024
 
 
 class InputFileError(ValueError):
@@ -51,23 +49,22 @@ class InputFileError(ValueError):
 class InputSpec:
     """Tree name and contract-name -> file-name branch mapping (config section ``input``)."""
 
-    tree: str = DEFAULT_TREE
-    branches: Mapping[str, str] = field(default_factory=lambda: {name: name for name in CONTRACT_BRANCHES})
-    allow_empty_tree: bool = False
+    tree: str
+    branches: Mapping[str, str]
+    allow_empty_tree: bool
 
     @classmethod
     def from_config(cls, section: Mapping | None) -> InputSpec:
-        section = dict(section or {})
-        mapping = {name: name for name in CONTRACT_BRANCHES}
-        unknown = set(section.get("branches", {})) - set(CONTRACT_BRANCHES)
+        """The config section ``input``, the schema's defaults for what it leaves out."""
+        from minerva_vertex import settings
+
+        values = settings.section("input", section)
+        unknown = set(values["branches"]) - set(CONTRACT_BRANCHES)
         if unknown:
             raise ValueError(f"config key 'input.branches': unknown contract branch(es) {sorted(unknown)}")
-        mapping.update(section.get("branches", {}))
-        return cls(
-            tree=section.get("tree", DEFAULT_TREE),
-            branches=mapping,
-            allow_empty_tree=bool(section.get("allow_empty_tree", False)),
-        )
+        mapping = {name: name for name in CONTRACT_BRANCHES}
+        mapping.update(values["branches"])
+        return cls(tree=values["tree"], branches=mapping, allow_empty_tree=values["allow_empty_tree"])
 
     def label(self, name: str) -> str:
         """How a contract branch is called in messages: the file's name, and the contract's if remapped."""
@@ -136,7 +133,7 @@ class HitFile:
 
     def __init__(self, path, spec: InputSpec | None = None, *, has_truth: bool | None = None, need_time=False):
         self.path = str(path)
-        self.spec = spec or InputSpec()
+        self.spec = spec or InputSpec.from_config({})
         self.need_time = need_time
         self._file = self._open()
         try:
@@ -240,7 +237,7 @@ class HitFile:
     def num_entries(self) -> int:
         return int(self.tree.num_entries)
 
-    def chunks(self, step: int = DEFAULT_CHUNK_EVENTS) -> Iterator[HitChunk]:
+    def chunks(self, step: int) -> Iterator[HitChunk]:
         """Events in chunks of ``step``, validated for shape; memory stays bounded by ``step``."""
         names = self.branch_names()
         file_names = [self.spec.branches[n] for n in names]

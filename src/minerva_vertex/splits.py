@@ -12,9 +12,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from minerva_vertex import settings
+
 SPLIT_NAMES = ("train", "validation", "test")
 SPLIT_CODES = {name: code for code, name in enumerate(SPLIT_NAMES)}  # 0 train, 1 validation, 2 test
-DEFAULT_FRACTIONS = {"train": 0.8, "validation": 0.1, "test": 0.1}
+DEFAULT_FRACTIONS = settings.section("images", {})["splits"]  # the schema's defaults
 _TOLERANCE = 1e-6
 
 

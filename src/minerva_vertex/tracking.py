@@ -88,44 +88,39 @@ VIEW_COS, VIEW_SIN = np.cos(_ANGLE), np.sin(_ANGLE)
 class TrackingParams:
     """Parameters of the track-based vertex (config section ``tracking``); see the module."""
 
-    # Defaults tuned on the nominal simulation (and checked on muon-only events); the
-    # reasons are in the config schema, workflow/schemas/tracking.schema.yaml.
-    min_hit_energy_mev: float = 0.5
-    max_angle_deg: float = 60.0
-    hough_angle_step_deg: float = 2.0
-    hough_rho_bin_strips: float = 2.0
-    fit_tolerance_strips: tuple[float, ...] = (3.0, 1.5)
-    fit_max_cluster_strips: int = 4
-    cover_tolerance_strips: float = 1.0
-    max_missing_planes: int = 1
-    min_planes: int = 2
-    max_tracks_per_view: int = 3
-    match_tolerance_strips: float = 3.0
-    pair_tolerance_mm: float = 100.0
-    view_agreement_planes: int = 1
-    muon_end_tolerance_mm: float = 200.0
-    muon_needs_two_views: bool = True
-    refine_max_dz_mm: float = 75.0
-    refine_tolerance_strips: float = 3.0
-    continue_gap_mm: float = 100.0
-    continue_max_kink: float = 0.15
-    max_attached_tracks: int = 3
-    upstream_offset_mm: float = 5.0
-    chunk_events: int = 512  # a multiple of the image files' 64-event HDF5 chunks
+    # Defaults (tuned on the nominal simulation, checked on muon-only events) and their
+    # reasons live in the config schema only, workflow/schemas/tracking.schema.yaml.
+    min_hit_energy_mev: float
+    max_angle_deg: float
+    hough_angle_step_deg: float
+    hough_rho_bin_strips: float
+    fit_tolerance_strips: tuple[float, ...]
+    fit_max_cluster_strips: int
+    cover_tolerance_strips: float
+    max_missing_planes: int
+    min_planes: int
+    max_tracks_per_view: int
+    match_tolerance_strips: float
+    pair_tolerance_mm: float
+    view_agreement_planes: int
+    muon_end_tolerance_mm: float
+    muon_needs_two_views: bool
+    refine_max_dz_mm: float
+    refine_tolerance_strips: float
+    continue_gap_mm: float
+    continue_max_kink: float
+    max_attached_tracks: int
+    upstream_offset_mm: float
+    chunk_events: int  # a multiple of the image files' 64-event HDF5 chunks
 
     @classmethod
     def from_config(cls, section: Mapping | None) -> TrackingParams:
-        """Parameters from the config section ``tracking``; unknown keys are an error."""
-        section = dict(section or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(section) - known)
-        if unknown:
-            raise ValueError(
-                f"config key 'tracking.{unknown[0]}': unknown parameter (known: {', '.join(sorted(known))})"
-            )
-        if "fit_tolerance_strips" in section:
-            section["fit_tolerance_strips"] = tuple(float(v) for v in section["fit_tolerance_strips"])
-        return cls(**section)
+        """Parameters from the config section ``tracking``, the schema's defaults for the rest."""
+        from minerva_vertex import settings
+
+        values = settings.section("tracking", section)
+        values["fit_tolerance_strips"] = tuple(float(v) for v in values["fit_tolerance_strips"])
+        return cls(**values)
 
     def as_dict(self) -> dict:
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in fields(self)}
@@ -655,7 +650,7 @@ def reconstruct(
 ) -> dict:
     """Track-based vertex of every event, in chunks of ``params.chunk_events``; returns the
     arrays of :data:`OUTPUT_FIELDS`, one entry per event."""
-    params = params or TrackingParams()
+    params = params or TrackingParams.from_config({})
     _checked_images({key: images[key][:1] for key in ("x", "u", "v")})
     n_events = len(images["x"])
     parts = []

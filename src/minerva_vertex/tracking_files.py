@@ -24,7 +24,6 @@ summary: events, events without a vertex, counts per quality code, segment and t
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,7 +32,7 @@ import hdf5plugin  # noqa: F401  (registers the filters the image files are writ
 import numpy as np
 from tqdm import tqdm
 
-from minerva_vertex import geometry, images, tracking
+from minerva_vertex import geometry, image_contract, safe_write, tracking
 
 DATASET_DTYPES = {
     "eventids": np.uint64,
@@ -55,17 +54,10 @@ class TrackingFileError(ValueError):
 
 def _check_image_file(h5: h5py.File, path) -> tuple[int, float]:
     """Number of events and energy scale (MeV per pixel unit) of an image file."""
-    for name in (*images.DATASET_OF_VIEW.values(), "eventids"):
-        if name not in h5:
-            raise TrackingFileError(path, f"no dataset '{name}' (expected an image file of rule images)")
-    n_events = len(h5["eventids"])
-    for key, name in images.DATASET_OF_VIEW.items():
-        shape = h5[name].shape
-        expected = (geometry.N_STRIPS, images.IMAGE_WIDTH[key])
-        if len(shape) != 4 or shape[0] != n_events or shape[2:] != expected:
-            raise TrackingFileError(
-                path, f"dataset '{name}' has shape {shape}, expected ({n_events}, C, {expected[0]}, {expected[1]})"
-            )
+    try:
+        n_events = image_contract.check_file(h5, path)
+    except image_contract.ImageFileError as error:
+        raise TrackingFileError(path, str(error).removeprefix(f"{path}: ")) from None
     if "energy_scale_mev" not in h5.attrs:
         raise TrackingFileError(
             path, "no attribute 'energy_scale_mev' (pixel = energy / scale): cannot convert pixels to MeV"
@@ -77,16 +69,9 @@ def _check_image_file(h5: h5py.File, path) -> tuple[int, float]:
 
 
 def _write_atomically(path, write) -> None:
-    """Write through a temporary name in the same folder, so no half-written file looks valid."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with h5py.File(temporary, "w") as h5:
-            write(h5)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    """An HDF5 file written by ``write(h5)``, whole or not at all."""
+    with safe_write.atomic_output(path) as temporary, h5py.File(temporary, "w") as h5:
+        write(h5)
 
 
 def _write_datasets(h5: h5py.File, arrays: dict) -> None:
@@ -98,14 +83,14 @@ def track_vertex_file(
     image_path, output_path, params: tracking.TrackingParams | None = None, progress: bool = False
 ) -> dict:
     """Track-based vertex of every event of one image file; returns the output arrays."""
-    params = params or tracking.TrackingParams()
+    params = params or tracking.TrackingParams.from_config({})
     with h5py.File(image_path, "r") as h5:
         n_events, scale = _check_image_file(h5, image_path)
         results = []
         starts = range(0, n_events, params.chunk_events)
         for start in tqdm(starts, desc=f"track_vertex {Path(image_path).name}", unit="chunk", disable=not progress):
             stop = min(start + params.chunk_events, n_events)
-            chunk = {key: h5[name][start:stop, :1] for key, name in images.DATASET_OF_VIEW.items()}
+            chunk = {key: h5[name][start:stop, :1] for key, name in image_contract.DATASET_OF_VIEW.items()}
             results.append(tracking.reconstruct_chunk(chunk, scale, params))
         arrays = {
             name: np.concatenate([r[name] for r in results]) if results else np.zeros(0)
@@ -178,8 +163,5 @@ def gather_vertices(part_paths: Sequence, output_path, summary_path) -> dict:
 
     _write_atomically(output_path, write)
     summary = {"sample": str(first.get("sample", "")), **summarise(arrays)}
-    summary_path = Path(summary_path)
-    temporary = summary_path.with_name(f".{summary_path.name}.tmp{os.getpid()}")
-    temporary.write_text(json.dumps(summary, indent=2) + "\n")
-    os.replace(temporary, summary_path)
+    safe_write.write_json(summary_path, summary)
     return summary

@@ -12,6 +12,8 @@ import os
 import re
 from pathlib import Path
 
+from minerva_vertex import paths
+
 
 class ConfigError(ValueError):
     """A config value that cannot work, with the key that holds it."""
@@ -19,10 +21,6 @@ class ConfigError(ValueError):
     def __init__(self, key: str, message: str):
         super().__init__(f"config key '{key}': {message}")
         self.key = key
-
-
-def results_dir(config: dict) -> Path:
-    return Path(config.get("results", "results"))
 
 
 def is_simulated(config: dict, sample: str) -> bool:
@@ -76,7 +74,7 @@ def sample_parts(config: dict, sample: str) -> list[str]:
 def root_file(config: dict, sample: str, part: str) -> str:
     """The ROOT hit file of one part of a sample."""
     if is_simulated(config, sample):
-        return str(results_dir(config) / "simulated" / sample / f"{part}.root")
+        return paths.simulated_root(paths.results_dir(config), sample, part)
     return user_files(config, sample)[part]
 
 
@@ -90,7 +88,7 @@ def simulation_job(config: dict, sample: str, part: str) -> dict:
     model = entry["model"]
     return {
         "model_name": model,
-        "model": dict(config.get("simulation", {}).get("models", {}).get(model) or {}),
+        "model": dict(config["simulation"]["models"][model]),
         "events": events_per_part(entry["events"], entry["files"])[index],
         "seed": entry["seed"],
         "part_index": index,

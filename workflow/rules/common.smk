@@ -1,26 +1,70 @@
-"""Shared helpers: config checks, sample files and the list of final targets."""
+"""Shared by all stages: config checks, configured names, path helpers.
 
+Paths come from minerva_vertex.paths (one function per artefact), settings from the
+validated config (the schemas hold every default), final targets from
+minerva_vertex.targets.
+"""
+
+import re
+
+from minerva_vertex import comparisons, paths, settings, targets
 from minerva_vertex import workflow_config as wc
 
 wc.check_config(config)
 
-RESULTS = str(wc.results_dir(config))
+RESULTS = str(paths.results_dir(config))
 SAMPLES = list(config["samples"])
 SIMULATED_SAMPLES = [s for s in SAMPLES if wc.is_simulated(config, s)]
+MODELS = list(config["models"])
+FINDERS = comparisons.finders(config)
+COMPARISONS = comparisons.resolve(config)
+BIAS_SOURCE, BIAS_TARGET = comparisons.bias_samples(config)
+ALL_METRICS = [paths.metrics(RESULTS, f, s) for f in FINDERS for s in SAMPLES]
 PIPELINE_ENV = "../../envs/pipeline.yaml"
 
-# Each stage's rule file appends what `rule all` builds.
-ALL_TARGETS = []
+
+def one_of(names):
+    """A wildcard pattern that matches exactly the given names (none: matches nothing)."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
 def sample_parts(sample):
     return wc.sample_parts(config, sample)
 
 
+def per_part(path_of, sample, **names):
+    """``path_of(RESULTS, ..., sample=sample, part=part)`` over one sample's files."""
+    return [
+        path_of(RESULTS, sample=sample, part=part, **names)
+        for part in sample_parts(sample)
+    ]
+
+
 def root_file(wildcards):
     return wc.root_file(config, wildcards.sample, wildcards.part)
 
 
-def per_part(pattern, sample):
-    """Expand a path pattern with {sample} and {part} over one sample's files."""
-    return expand(pattern, sample=sample, part=sample_parts(sample))
+def metrics_of(comparison):
+    """Metric files a configured comparison reads."""
+    return [
+        paths.metrics(RESULTS, f, s)
+        for f in comparison.finders
+        for s in comparison.samples
+    ]
+
+
+def training_inputs(wildcards):
+    """Image files of the model's training sample and, for a DANN, its target sample."""
+    return {
+        role: per_part(paths.images, sample)
+        for role, sample in wc.training_samples(config, wildcards.model).items()
+    }
+
+
+def bias_scores(wildcards):
+    """Score files of every model on the bias source and target samples, named by model."""
+    return {
+        f"{model}__{role}": per_part(paths.scores, sample, model=model)
+        for model in MODELS
+        for role, sample in (("source", BIAS_SOURCE), ("target", BIAS_TARGET))
+    }

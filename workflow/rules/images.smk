@@ -5,21 +5,17 @@ localrules:
     images_summary,
 
 
-# Sample and part names never hold a slash.
-IMAGE_NAME = "[^/]+"
-
-
 rule images:
+    """One ROOT hit file to one HDF5 image file and its summary."""
     input:
         root_file,
     output:
-        images=f"{RESULTS}/images/{{sample}}/{{part}}.h5",
-        summary=f"{RESULTS}/images/{{sample}}/{{part}}.summary.json",
+        images=paths.images(RESULTS),
+        summary=paths.images_file_summary(RESULTS),
     log:
-        f"{RESULTS}/logs/images/{{sample}}/{{part}}.log",
-    wildcard_constraints:
-        sample=IMAGE_NAME,
-        part=IMAGE_NAME,
+        paths.log(RESULTS, "images", "{sample}", "{part}"),
+    benchmark:
+        paths.benchmark(RESULTS, "images", "{sample}", "{part}")
     conda:
         PIPELINE_ENV
     threads: 1
@@ -27,8 +23,8 @@ rule images:
         mem_mb=1500,
         runtime=30,
     params:
-        input=config.get("input", {}),
-        images=config.get("images", {}),
+        input=config["input"],
+        images=settings.result_part(config, "images"),
         # The sample's `has_truth` if the config gives it; None: read it from the file.
         has_truth=lambda wildcards: config["samples"][wildcards.sample].get("has_truth"),
     script:
@@ -36,16 +32,15 @@ rule images:
 
 
 rule images_summary:
+    """A sample's per-file image summaries added up."""
     input:
-        lambda wildcards: per_part(
-            f"{RESULTS}/images/{{sample}}/{{part}}.summary.json", wildcards.sample
-        ),
+        lambda wildcards: per_part(paths.images_file_summary, wildcards.sample),
     output:
-        f"{RESULTS}/images/{{sample}}/summary.json",
+        paths.images_summary(RESULTS),
     log:
-        f"{RESULTS}/logs/images_summary/{{sample}}.log",
-    wildcard_constraints:
-        sample=IMAGE_NAME,
+        paths.log(RESULTS, "images_summary", "{sample}"),
+    benchmark:
+        paths.benchmark(RESULTS, "images_summary", "{sample}")
     conda:
         PIPELINE_ENV
     threads: 1
@@ -54,6 +49,3 @@ rule images_summary:
         runtime=5,
     script:
         "../../scripts/images_summary.py"
-
-
-ALL_TARGETS.extend(expand(f"{RESULTS}/images/{{sample}}/summary.json", sample=SAMPLES))

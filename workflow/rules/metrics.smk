@@ -6,32 +6,17 @@ localrules:
     comparison_table,
 
 
-FINDERS = comparisons.finders(config)
-BIAS_SOURCE, BIAS_TARGET = comparisons.bias_samples(config)
-COMPARISONS = comparisons.resolve(config)
-
-
-ALL_METRICS = [comparisons.metric_path(RESULTS, f, s) for f in FINDERS for s in SAMPLES]
-# Score files of every part of a sample, per model.
-MODEL_SCORES = {
-    (m, s): per_part(f"{RESULTS}/scores/{m}/{{sample}}/{{part}}.h5", s)
-    for m in MODELS
-    for s in SAMPLES
-}
-
-
 rule tracking_metrics:
+    """Metrics of the track-based vertex on one sample's test split."""
     input:
-        tracking=f"{RESULTS}/tracking/{{sample}}.h5",
-        images=lambda wildcards: per_part(
-            f"{RESULTS}/images/{{sample}}/{{part}}.h5", wildcards.sample
-        ),
+        tracking=paths.track_vertices(RESULTS),
+        images=lambda wildcards: per_part(paths.images, wildcards.sample),
     output:
-        f"{RESULTS}/metrics/tracking/{{sample}}.json",
+        paths.metrics(RESULTS, finder="tracking"),
     log:
-        f"{RESULTS}/logs/tracking_metrics/{{sample}}.log",
-    wildcard_constraints:
-        sample="[^/]+",
+        paths.log(RESULTS, "tracking_metrics", "{sample}"),
+    benchmark:
+        paths.benchmark(RESULTS, "tracking_metrics", "{sample}")
     conda:
         PIPELINE_ENV
     threads: 1
@@ -43,17 +28,20 @@ rule tracking_metrics:
 
 
 rule metrics:
+    """Metrics of one network on one sample's test split, truth joined from the images."""
     input:
-        scores=lambda wildcards: MODEL_SCORES[(wildcards.model, wildcards.sample)],
-        tracking=f"{RESULTS}/tracking/{{sample}}.h5",
-        tracking_metrics=f"{RESULTS}/metrics/tracking/{{sample}}.json",
+        scores=lambda wildcards: per_part(
+            paths.scores, wildcards.sample, model=wildcards.model
+        ),
+        images=lambda wildcards: per_part(paths.images, wildcards.sample),
+        tracking=paths.track_vertices(RESULTS),
+        tracking_metrics=paths.metrics(RESULTS, finder="tracking"),
     output:
-        f"{RESULTS}/metrics/{{model}}/{{sample}}.json",
+        paths.metrics(RESULTS, finder="{model}"),
     log:
-        f"{RESULTS}/logs/metrics/{{model}}/{{sample}}.log",
-    wildcard_constraints:
-        model=MODEL_NAME,
-        sample="[^/]+",
+        paths.log(RESULTS, "metrics", "{model}", "{sample}"),
+    benchmark:
+        paths.benchmark(RESULTS, "metrics", "{model}", "{sample}")
     conda:
         PIPELINE_ENV
     threads: 1
@@ -61,20 +49,22 @@ rule metrics:
         mem_mb=2000,
         runtime=10,
     params:
-        kind=lambda wildcards: config["models"][wildcards.model].get("kind", ""),
+        kind=lambda wildcards: config["models"][wildcards.model]["kind"],
     script:
         "../../scripts/metrics.py"
 
 
 rule bias:
+    """Domain bias of every finder between the bias source and target samples."""
     input:
+        unpack(bias_scores),
         metrics=ALL_METRICS,
-        source_scores=[f for m in MODELS for f in MODEL_SCORES[(m, BIAS_SOURCE)]],
-        target_scores=[f for m in MODELS for f in MODEL_SCORES[(m, BIAS_TARGET)]],
     output:
-        f"{RESULTS}/metrics/bias.json",
+        paths.bias(RESULTS),
     log:
-        f"{RESULTS}/logs/bias.log",
+        paths.log(RESULTS, "bias"),
+    benchmark:
+        paths.benchmark(RESULTS, "bias")
     conda:
         PIPELINE_ENV
     threads: 2
@@ -84,21 +74,24 @@ rule bias:
     params:
         source=BIAS_SOURCE,
         target=BIAS_TARGET,
-        models=config.get("models", {}),
-        seed=SCORING.get("domain_auc_seed", 0),
+        models={name: settings.model_entry(config, name) for name in MODELS},
+        seed=config["scoring"]["domain_auc_seed"],
     script:
         "../../scripts/bias.py"
 
 
 rule summary_table:
+    """The headline numbers of the run, CSV and Markdown."""
     input:
         metrics=ALL_METRICS,
-        bias=f"{RESULTS}/metrics/bias.json",
+        bias=paths.bias(RESULTS),
     output:
-        csv=f"{RESULTS}/summary.csv",
-        markdown=f"{RESULTS}/summary.md",
+        csv=paths.summary(RESULTS, "csv"),
+        markdown=paths.summary(RESULTS, "md"),
     log:
-        f"{RESULTS}/logs/summary_table.log",
+        paths.log(RESULTS, "summary_table"),
+    benchmark:
+        paths.benchmark(RESULTS, "summary_table")
     conda:
         PIPELINE_ENV
     threads: 1
@@ -110,15 +103,16 @@ rule summary_table:
 
 
 rule comparison_table:
+    """Efficiency and purity of one configured comparison, CSV and Markdown."""
     input:
-        lambda wildcards: comparisons.comparison_metric_paths(
-            RESULTS, COMPARISONS[wildcards.comparison]
-        ),
+        lambda wildcards: metrics_of(COMPARISONS[wildcards.comparison]),
     output:
-        csv=f"{RESULTS}/comparisons/{{comparison}}.csv",
-        markdown=f"{RESULTS}/comparisons/{{comparison}}.md",
+        csv=paths.comparison_table(RESULTS, "csv"),
+        markdown=paths.comparison_table(RESULTS, "md"),
     log:
-        f"{RESULTS}/logs/comparison_table/{{comparison}}.log",
+        paths.log(RESULTS, "comparison_table", "{comparison}"),
+    benchmark:
+        paths.benchmark(RESULTS, "comparison_table", "{comparison}")
     conda:
         PIPELINE_ENV
     threads: 1
@@ -129,16 +123,3 @@ rule comparison_table:
         comparison=lambda wildcards: vars(COMPARISONS[wildcards.comparison]),
     script:
         "../../scripts/comparison_table.py"
-
-
-ALL_TARGETS.extend(ALL_METRICS)
-ALL_TARGETS.extend(
-    [f"{RESULTS}/metrics/bias.json", f"{RESULTS}/summary.csv", f"{RESULTS}/summary.md"]
-)
-ALL_TARGETS.extend(
-    expand(
-        f"{RESULTS}/comparisons/{{comparison}}.{{ext}}",
-        comparison=COMPARISONS,
-        ext=["csv", "md"],
-    )
-)

@@ -9,26 +9,23 @@ localrules:
     plot_accuracy_gap,
 
 
-PLOTS = f"{RESULTS}/plots"
-
-
 rule plot_confusion:
+    """The slide-10 confusion matrices of one finder on one sample."""
     input:
-        f"{RESULTS}/metrics/{{finder}}/{{sample}}.json",
+        paths.metrics(RESULTS),
     output:
         png=report(
-            f"{PLOTS}/confusion/{{finder}}/{{sample}}.png",
+            paths.plot_confusion(RESULTS, "png"),
             category="Confusion matrices",
             subcategory="{sample}",
             labels={"model": "{finder}", "sample": "{sample}", "target": "all"},
             caption="../report/confusion.rst",
         ),
-        pdf=f"{PLOTS}/confusion/{{finder}}/{{sample}}.pdf",
+        pdf=paths.plot_confusion(RESULTS, "pdf"),
     log:
-        f"{RESULTS}/logs/plot_confusion/{{finder}}/{{sample}}.log",
-    wildcard_constraints:
-        finder="[^/]+",
-        sample="[^/]+",
+        paths.log(RESULTS, "plot_confusion", "{finder}", "{sample}"),
+    benchmark:
+        paths.benchmark(RESULTS, "plot_confusion", "{finder}", "{sample}")
     conda:
         PIPELINE_ENV
     threads: 1
@@ -44,13 +41,12 @@ rule plot_confusion:
 
 
 rule plot_purity_targets:
+    """Purity and efficiency by target and material, one comparison."""
     input:
-        lambda wildcards: comparisons.comparison_metric_paths(
-            RESULTS, COMPARISONS[wildcards.comparison]
-        ),
+        lambda wildcards: metrics_of(COMPARISONS[wildcards.comparison]),
     output:
         png=report(
-            f"{PLOTS}/comparisons/{{comparison}}/targets.png",
+            paths.plot_comparison(RESULTS, "targets", "png"),
             category="Purity and efficiency by target",
             subcategory="{comparison}",
             labels={
@@ -60,9 +56,11 @@ rule plot_purity_targets:
             },
             caption="../report/purity_targets.rst",
         ),
-        pdf=f"{PLOTS}/comparisons/{{comparison}}/targets.pdf",
+        pdf=paths.plot_comparison(RESULTS, "targets", "pdf"),
     log:
-        f"{RESULTS}/logs/plot_purity_targets/{{comparison}}.log",
+        paths.log(RESULTS, "plot_purity_targets", "{comparison}"),
+    benchmark:
+        paths.benchmark(RESULTS, "plot_purity_targets", "{comparison}")
     conda:
         PIPELINE_ENV
     threads: 1
@@ -77,13 +75,12 @@ rule plot_purity_targets:
 
 
 rule plot_purity_segments:
+    """Purity and efficiency by segment, one comparison."""
     input:
-        lambda wildcards: comparisons.comparison_metric_paths(
-            RESULTS, COMPARISONS[wildcards.comparison]
-        ),
+        lambda wildcards: metrics_of(COMPARISONS[wildcards.comparison]),
     output:
         png=report(
-            f"{PLOTS}/comparisons/{{comparison}}/segments.png",
+            paths.plot_comparison(RESULTS, "segments", "png"),
             category="Purity and efficiency by segment",
             subcategory="{comparison}",
             labels={
@@ -93,9 +90,11 @@ rule plot_purity_segments:
             },
             caption="../report/purity_segments.rst",
         ),
-        pdf=f"{PLOTS}/comparisons/{{comparison}}/segments.pdf",
+        pdf=paths.plot_comparison(RESULTS, "segments", "pdf"),
     log:
-        f"{RESULTS}/logs/plot_purity_segments/{{comparison}}.log",
+        paths.log(RESULTS, "plot_purity_segments", "{comparison}"),
+    benchmark:
+        paths.benchmark(RESULTS, "plot_purity_segments", "{comparison}")
     conda:
         PIPELINE_ENV
     threads: 1
@@ -110,23 +109,22 @@ rule plot_purity_segments:
 
 
 rule plot_distributions:
+    """One finder's predicted and true segment distributions on every sample."""
     input:
-        lambda wildcards: [
-            comparisons.metric_path(RESULTS, wildcards.finder, s) for s in SAMPLES
-        ],
+        lambda wildcards: [paths.metrics(RESULTS, wildcards.finder, s) for s in SAMPLES],
     output:
         png=report(
-            f"{PLOTS}/distributions/{{finder}}.png",
+            paths.plot_distributions(RESULTS, "png"),
             category="Segment distributions",
             subcategory="{finder}",
             labels={"model": "{finder}", "sample": "all", "target": "all"},
             caption="../report/distributions.rst",
         ),
-        pdf=f"{PLOTS}/distributions/{{finder}}.pdf",
+        pdf=paths.plot_distributions(RESULTS, "pdf"),
     log:
-        f"{RESULTS}/logs/plot_distributions/{{finder}}.log",
-    wildcard_constraints:
-        finder="[^/]+",
+        paths.log(RESULTS, "plot_distributions", "{finder}"),
+    benchmark:
+        paths.benchmark(RESULTS, "plot_distributions", "{finder}")
     conda:
         PIPELINE_ENV
     threads: 1
@@ -140,11 +138,12 @@ rule plot_distributions:
 
 
 rule plot_accuracy_gap:
+    """Accuracy on the bias source and target samples of every finder."""
     input:
-        f"{RESULTS}/metrics/bias.json",
+        paths.bias(RESULTS),
     output:
         png=report(
-            f"{PLOTS}/accuracy_gap.png",
+            paths.plot_accuracy_gap(RESULTS, "png"),
             category="Domain bias",
             subcategory="accuracy gap",
             labels={
@@ -154,9 +153,11 @@ rule plot_accuracy_gap:
             },
             caption="../report/accuracy_gap.rst",
         ),
-        pdf=f"{PLOTS}/accuracy_gap.pdf",
+        pdf=paths.plot_accuracy_gap(RESULTS, "pdf"),
     log:
-        f"{RESULTS}/logs/plot_accuracy_gap.log",
+        paths.log(RESULTS, "plot_accuracy_gap"),
+    benchmark:
+        paths.benchmark(RESULTS, "plot_accuracy_gap")
     conda:
         PIPELINE_ENV
     threads: 1
@@ -167,27 +168,3 @@ rule plot_accuracy_gap:
         bar_width=0.38,
     script:
         "../../scripts/plot_accuracy_gap.py"
-
-
-ALL_TARGETS.extend(
-    expand(
-        f"{PLOTS}/confusion/{{finder}}/{{sample}}.{{ext}}",
-        finder=FINDERS,
-        sample=SAMPLES,
-        ext=["png", "pdf"],
-    )
-)
-ALL_TARGETS.extend(
-    expand(
-        f"{PLOTS}/comparisons/{{comparison}}/{{kind}}.{{ext}}",
-        comparison=COMPARISONS,
-        kind=["targets", "segments"],
-        ext=["png", "pdf"],
-    )
-)
-ALL_TARGETS.extend(
-    expand(
-        f"{PLOTS}/distributions/{{finder}}.{{ext}}", finder=FINDERS, ext=["png", "pdf"]
-    )
-)
-ALL_TARGETS.extend(expand(f"{PLOTS}/accuracy_gap.{{ext}}", ext=["png", "pdf"]))

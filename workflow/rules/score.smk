@@ -1,42 +1,26 @@
 """Scoring: every configured network scores the test split of every sample, file by file."""
 
-from minerva_vertex import comparisons
-
-MODELS = [f for f in comparisons.finders(config) if f != comparisons.TRACKING]
-SCORING = config.get("scoring", {})
-# Model names are the configured ones, so metrics/{model}/... never matches tracking/...
-MODEL_NAME = "|".join(MODELS) if MODELS else "(?!)"
-
 
 rule score:
+    """One network scores the test split of one image file."""
     input:
-        images=f"{RESULTS}/images/{{sample}}/{{part}}.h5",
-        weights=f"{RESULTS}/models/{{model}}/weights.pt",
+        images=paths.images(RESULTS),
+        weights=paths.model_file(RESULTS, "weights.pt"),
     output:
-        f"{RESULTS}/scores/{{model}}/{{sample}}/{{part}}.h5",
+        paths.scores(RESULTS),
     log:
-        f"{RESULTS}/logs/score/{{model}}/{{sample}}/{{part}}.log",
-    wildcard_constraints:
-        model=MODEL_NAME,
-        sample="[^/]+",
-        part="[^/]+",
+        paths.log(RESULTS, "score", "{model}", "{sample}", "{part}"),
+    benchmark:
+        paths.benchmark(RESULTS, "score", "{model}", "{sample}", "{part}")
     conda:
         PIPELINE_ENV
     threads: 2
     resources:
         mem_mb=4000,
         runtime=60,
-        gpu=SCORING.get("gpus", 0),
+        gpu=config["scoring"]["gpu"],
     params:
-        batch_size=SCORING.get("batch_size", 512),
-        device=SCORING.get("device", "auto"),
+        # The batch size only bounds memory: it is read from the config by the script.
+        device=config["scoring"]["device"],
     script:
         "../../scripts/score.py"
-
-
-ALL_TARGETS.extend(
-    f"{RESULTS}/scores/{model}/{sample}/{part}.h5"
-    for model in MODELS
-    for sample in SAMPLES
-    for part in sample_parts(sample)
-)

@@ -6,12 +6,15 @@ localrules:
 
 
 rule simulate:
+    """One ROOT hit file of a simulated sample."""
     output:
-        f"{RESULTS}/simulated/{{sample}}/{{part}}.root",
+        paths.simulated_root(RESULTS),
     log:
-        f"{RESULTS}/logs/simulate/{{sample}}/{{part}}.log",
+        paths.log(RESULTS, "simulate", "{sample}", "{part}"),
+    benchmark:
+        paths.benchmark(RESULTS, "simulate", "{sample}", "{part}")
     wildcard_constraints:
-        sample="|".join(SIMULATED_SAMPLES) or "(?!)",
+        sample=one_of(SIMULATED_SAMPLES),
         part=r"part\d+",
     conda:
         PIPELINE_ENV
@@ -28,6 +31,7 @@ rule simulate:
 
 
 rule event_display:
+    """X, U and V views of a sample's first events, true vertex marked."""
     input:
         # The sample's first ROOT file (simulated or given).
         lambda wildcards: wc.root_file(
@@ -35,14 +39,14 @@ rule event_display:
         ),
     output:
         report(
-            f"{RESULTS}/event_displays/{{sample}}.png",
+            paths.event_display(RESULTS),
             category="Event displays",
             caption="../report/event_display.rst",
         ),
     log:
-        f"{RESULTS}/logs/event_display/{{sample}}.log",
-    wildcard_constraints:
-        sample="|".join(SAMPLES),
+        paths.log(RESULTS, "event_display", "{sample}"),
+    benchmark:
+        paths.benchmark(RESULTS, "event_display", "{sample}")
     conda:
         PIPELINE_ENV
     threads: 1
@@ -54,10 +58,3 @@ rule event_display:
         cmap="viridis",
     script:
         "../../scripts/event_display.py"
-
-
-for _sample in SIMULATED_SAMPLES:
-    ALL_TARGETS.extend(
-        per_part(f"{RESULTS}/simulated/{{sample}}/{{part}}.root", _sample)
-    )
-ALL_TARGETS.extend(expand(f"{RESULTS}/event_displays/{{sample}}.png", sample=SAMPLES))

@@ -1,20 +1,16 @@
 """Track-based vertex: the classical baseline, from the same images the networks see."""
 
-# Sample and part names never hold a slash: so tracking/{sample}.h5 (per sample) and
-# tracking/{sample}/{part}.h5 (per file) cannot be confused.
-SLASHLESS = "[^/]+"
-
 
 rule track_vertex:
+    """Track-based vertex of every event of one image file."""
     input:
-        f"{RESULTS}/images/{{sample}}/{{part}}.h5",
+        paths.images(RESULTS),
     output:
-        f"{RESULTS}/tracking/{{sample}}/{{part}}.h5",
+        paths.track_vertices_part(RESULTS),
     log:
-        f"{RESULTS}/logs/track_vertex/{{sample}}/{{part}}.log",
-    wildcard_constraints:
-        sample=SLASHLESS,
-        part=SLASHLESS,
+        paths.log(RESULTS, "track_vertex", "{sample}", "{part}"),
+    benchmark:
+        paths.benchmark(RESULTS, "track_vertex", "{sample}", "{part}")
     conda:
         PIPELINE_ENV
     threads: 1
@@ -22,23 +18,22 @@ rule track_vertex:
         mem_mb=2000,
         runtime=30,
     params:
-        tracking=config.get("tracking", {}),
+        tracking=settings.result_part(config, "tracking"),
     script:
         "../../scripts/track_vertex.py"
 
 
 rule gather_track_vertices:
+    """One vertex file and a JSON summary per sample."""
     input:
-        lambda wildcards: per_part(
-            f"{RESULTS}/tracking/{{sample}}/{{part}}.h5", wildcards.sample
-        ),
+        lambda wildcards: per_part(paths.track_vertices_part, wildcards.sample),
     output:
-        vertices=f"{RESULTS}/tracking/{{sample}}.h5",
-        summary=f"{RESULTS}/tracking/{{sample}}.summary.json",
+        vertices=paths.track_vertices(RESULTS),
+        summary=paths.track_vertices_summary(RESULTS),
     log:
-        f"{RESULTS}/logs/gather_track_vertices/{{sample}}.log",
-    wildcard_constraints:
-        sample=SLASHLESS,
+        paths.log(RESULTS, "gather_track_vertices", "{sample}"),
+    benchmark:
+        paths.benchmark(RESULTS, "gather_track_vertices", "{sample}")
     conda:
         PIPELINE_ENV
     threads: 1
@@ -47,12 +42,3 @@ rule gather_track_vertices:
         runtime=10,
     script:
         "../../scripts/gather_track_vertices.py"
-
-
-ALL_TARGETS.extend(
-    expand(
-        f"{RESULTS}/tracking/{{sample}}.{{ext}}",
-        sample=SAMPLES,
-        ext=["h5", "summary.json"],
-    )
-)

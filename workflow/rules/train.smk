@@ -5,61 +5,52 @@ localrules:
     plot_training_curve,
 
 
-TRAINING = config.get("training", {})
-TRAINED_MODELS = list(config.get("models") or {})
-
-
 rule train:
+    """Train one network; a killed job resumes from its checkpoint."""
     input:
-        # Image files of the model's training sample and, for a DANN, its target sample.
-        unpack(
-            lambda wildcards: {
-                role: per_part(f"{RESULTS}/images/{{sample}}/{{part}}.h5", sample)
-                for role, sample in wc.training_samples(
-                    config, wildcards.model
-                ).items()
-            }
-        ),
+        unpack(training_inputs),
     output:
-        weights=f"{RESULTS}/models/{{model}}/weights.pt",
-        config=f"{RESULTS}/models/{{model}}/config.yaml",
-        metrics=f"{RESULTS}/models/{{model}}/metrics.csv",
+        weights=paths.model_file(RESULTS, "weights.pt"),
+        config=paths.model_file(RESULTS, "config.yaml"),
+        metrics=paths.model_file(RESULTS, "metrics.csv"),
     log:
-        f"{RESULTS}/logs/train/{{model}}.log",
-    wildcard_constraints:
-        model="|".join(TRAINED_MODELS) if TRAINED_MODELS else "(?!)",
+        paths.log(RESULTS, "train", "{model}"),
+    benchmark:
+        paths.benchmark(RESULTS, "train", "{model}")
     # A job that runs out of time is resubmitted with more; it resumes from its checkpoint.
     retries: 2
     conda:
         PIPELINE_ENV
-    threads: TRAINING.get("threads", 2)
+    threads: config["training"]["threads"]
     resources:
-        mem_mb=TRAINING.get("mem_mb", 6000),
-        runtime=lambda wildcards, attempt: TRAINING.get("runtime", 120) * attempt,
-        gpu=TRAINING.get("gpu", 0),
+        mem_mb=config["training"]["mem_mb"],
+        runtime=lambda wildcards, attempt: config["training"]["runtime"] * attempt,
+        gpu=config["training"]["gpu"],
     params:
-        model=lambda wildcards: config["models"][wildcards.model],
-        training=TRAINING,
+        # Only what changes the weights: the model's settings and the result-changing run options.
+        model=lambda wildcards: settings.model_entry(config, wildcards.model),
+        run=settings.result_part(config, "training"),
         # Resumable state lives outside the outputs: a killed job resumes from it.
-        checkpoint_dir=lambda wildcards: f"{RESULTS}/checkpoints/{wildcards.model}",
+        checkpoint_dir=lambda wildcards: paths.checkpoints(RESULTS, wildcards.model),
     script:
         "../../scripts/train.py"
 
 
 rule plot_training_curve:
+    """Losses, accuracies and domain figures per epoch of one model."""
     input:
-        f"{RESULTS}/models/{{model}}/metrics.csv",
+        paths.model_file(RESULTS, "metrics.csv"),
     output:
         report(
-            f"{RESULTS}/models/{{model}}/training_curve.png",
+            paths.model_file(RESULTS, "training_curve.png"),
             caption="../report/training_curve.rst",
             category="Training",
             labels={"model": "{model}"},
         ),
     log:
-        f"{RESULTS}/logs/plot_training_curve/{{model}}.log",
-    wildcard_constraints:
-        model="|".join(TRAINED_MODELS) if TRAINED_MODELS else "(?!)",
+        paths.log(RESULTS, "plot_training_curve", "{model}"),
+    benchmark:
+        paths.benchmark(RESULTS, "plot_training_curve", "{model}")
     conda:
         PIPELINE_ENV
     params:
@@ -68,10 +59,3 @@ rule plot_training_curve:
         width_in=12.0,
     script:
         "../../scripts/plot_training_curve.py"
-
-
-ALL_TARGETS.extend(
-    f"{RESULTS}/models/{model}/{name}"
-    for model in TRAINED_MODELS
-    for name in ("weights.pt", "config.yaml", "metrics.csv", "training_curve.png")
-)

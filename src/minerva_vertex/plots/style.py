@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib
@@ -10,6 +9,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import mplhep  # noqa: E402
+
+from minerva_vertex import safe_write  # noqa: E402
 
 FINDER_COLOURS = {"tracking": "#7a7a7a"}
 PALETTE = ("#3f90da", "#e42536", "#ffa90e", "#964a8b", "#92dadd", "#bd1f01", "#94a4a2", "#832db6")
@@ -29,11 +30,5 @@ def save(figure, *paths) -> None:
     """Write the figure to each path (format from the suffix) via a temporary name."""
     for path in paths:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-        try:
-            figure.savefig(tmp, format=path.suffix.lstrip("."))
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        safe_write.write_with(path, lambda tmp: figure.savefig(tmp, format=path.suffix.lstrip(".")))
     plt.close(figure)

@@ -7,13 +7,13 @@ temporary name in the same directory and renamed.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import awkward as ak
 import numpy as np
 import uproot
+
+from minerva_vertex import safe_write
 
 HIT_PREFIX = "hit_"
 HIT_COUNTER = "n_hits"
@@ -23,15 +23,12 @@ def write_root(path, branches: dict, tree: str = "minerva", compression=None) ->
     """Write ``branches`` (flat numpy arrays and jagged ``hit_*`` awkward arrays, one entry
     per event) as TTree ``tree`` at ``path``, atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     hits = {k[len(HIT_PREFIX):]: v for k, v in branches.items() if k.startswith(HIT_PREFIX)}
     flat = {k: np.asarray(v) for k, v in branches.items() if not k.startswith(HIT_PREFIX)}
     data = dict(flat)
     if hits:
         data["hit"] = ak.zip(hits)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with safe_write.atomic_output(path) as tmp:
         with uproot.recreate(tmp, compression=compression or uproot.ZSTD(3)) as out:
             out.mktree(
                 tree,
@@ -39,9 +36,4 @@ def write_root(path, branches: dict, tree: str = "minerva", compression=None) ->
                 counter_name=lambda counted: HIT_COUNTER,
             )
             out[tree].extend(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; outputs are ordinary files
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path

@@ -1,0 +1,105 @@
+"""The config schemas (workflow/schemas/) as the one source of defaults.
+
+Each stage builds its typed settings from a config section through :func:`section` (a
+top-level section such as ``training``) or :func:`entry` (one entry of a section of named
+entries, such as a model under ``models``): keys left out take the schema's defaults and
+the result is validated against the schema, so a dataclass, a rule or a keyword argument
+never holds a default of its own and no check is written twice.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
+
+
+class SettingsError(ValueError):
+    """A config section that does not follow its schema, naming the key."""
+
+
+@cache
+def _section_schema(name: str) -> dict:
+    path = SCHEMA_DIR / f"{name}.schema.yaml"
+    return yaml.safe_load(path.read_text())["$defs"]["section"]
+
+
+def schema_of(name: str, *, entry: bool = False) -> dict:
+    """The schema of section ``name`` (or of one of its named entries)."""
+    schema = _section_schema(name)
+    return copy.deepcopy(schema["additionalProperties"] if entry else schema)
+
+
+def defaults(name: str, *, entry: bool = False) -> dict:
+    """Every default the schema of section ``name`` (or of an entry of it) documents."""
+    return defaults_from(schema_of(name, entry=entry))
+
+
+def _filling_defaults(validator_class):
+    """A validator that also fills in every default, nested ones included (as Snakemake's)."""
+    check_properties = validator_class.VALIDATORS["properties"]
+
+    def properties_with_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema:
+                    instance.setdefault(name, copy.deepcopy(subschema["default"]))
+        yield from check_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": properties_with_defaults})
+
+
+_Validator = _filling_defaults(jsonschema.Draft202012Validator)
+
+
+def _validated(values: Mapping | None, schema: dict, key: str) -> dict:
+    filled = copy.deepcopy(dict(values or {}))
+    try:
+        _Validator(schema).validate(filled)
+    except jsonschema.ValidationError as error:
+        where = ".".join([key, *map(str, error.absolute_path)])
+        raise SettingsError(f"config key '{where}': {error.message}") from None
+    return filled
+
+
+def defaults_from(schema: dict) -> dict:
+    """The top-level defaults of a schema."""
+    return {k: copy.deepcopy(p["default"]) for k, p in schema.get("properties", {}).items() if "default" in p}
+
+
+def section(name: str, values: Mapping | None) -> dict:
+    """Section ``name`` of a config with the schema's defaults filled in, validated."""
+    return _validated(values, schema_of(name), name)
+
+
+def entry(name: str, key: str, values: Mapping | None) -> dict:
+    """Entry ``key`` of section ``name`` (e.g. a model) with defaults filled in, validated."""
+    return _validated(values, schema_of(name, entry=True), f"{name}.{key}")
+
+
+# Knobs that change how a job runs but never what it writes: the scheduler's resources and
+# memory or display knobs. They stay out of the rules' params and out of the training's
+# resume fingerprint, so changing one reruns nothing. (Training's memory_limit_mb and
+# chunk_events are not here: they choose the reader, in memory or by chunks, and so the
+# order in which events are seen.)
+RUN_ONLY = {
+    "images": ("chunk_events",),
+    "tracking": ("chunk_events",),
+    "training": ("threads", "gpu", "mem_mb", "runtime", "progress"),
+}
+
+
+def result_part(config: Mapping, name: str) -> dict:
+    """Section ``name`` of a validated config less its run-only knobs: a rule's params."""
+    return {key: value for key, value in config[name].items() if key not in RUN_ONLY.get(name, ())}
+
+
+def model_entry(config: Mapping, name: str) -> dict:
+    """Model ``name`` of a config with the schema's defaults filled in."""
+    return entry("models", name, config["models"][name])

@@ -1,0 +1,330 @@
+"""The training loop: one loss per model kind, validation, model selection, resume.
+
+- The label loss uses labelled source events only; a DANN's target sample is read without
+  labels (``datasets.load_batches(..., labels=False)``).
+- CUDA when present (bf16 autocast, data kept on the GPU when it fits), CPU otherwise; the
+  same settings work on both. On CPU a seed gives the same weights every time.
+- After every epoch the whole state is checkpointed (:mod:`.checkpoints`); a restarted job
+  resumes and ends with the weights of an uninterrupted run.
+- Model selection reads no target labels: the best epoch has the lowest loss on source
+  validation events; for a DANN the domain classifier's accuracy and AUC on validation
+  events of both domains are logged.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from minerva_vertex import datasets, image_contract, metrics, schedules
+from minerva_vertex.devices import autocast_for, choose_device, data_device
+from minerva_vertex.models import VertexCNN, VertexDANN, build_model
+
+from . import checkpoints
+from .settings import RunOptions, TrainSettings
+
+
+@dataclass
+class TrainResult:
+    model: VertexCNN  # with the selected (best) epoch's weights, on the CPU
+    metrics: list[dict] = field(default_factory=list)
+    best_epoch: int = -1
+    resumed_from_epoch: int = 0
+
+
+# --- validation --------------------------------------------------------------------------
+def domain_auc(scores: torch.Tensor, is_target: torch.Tensor) -> float:
+    """Rank AUC of the domain logits; NaN when one domain has no events."""
+    labels = is_target.bool().numpy()
+    if labels.all() or not labels.any():
+        return float("nan")
+    return metrics.rank_auc(scores.double().numpy(), labels)
+
+
+@torch.no_grad()
+def predict_logits(model: VertexCNN, batches, device: torch.device, domain: bool = False) -> tuple[torch.Tensor, ...]:
+    """Segment logits (and domain logits with ``domain``) of every event, in order, on CPU."""
+    model.eval()
+    logits, domain_logits, labels = [], [], []
+    for batch in batches.epoch(shuffle=False):
+        x, u, v = (t.to(device, non_blocking=True) for t in batch.views())
+        with autocast_for(device):
+            feats = model.features(x, u, v)
+            logits.append(model.classify(feats).float().cpu())
+            if domain:
+                domain_logits.append(model.domain_logit(feats, 0.0).float().cpu())
+        if batch.labels is not None:
+            labels.append(batch.labels.cpu())
+    out = (torch.cat(logits), torch.cat(labels) if labels else None)
+    if domain:
+        out += (torch.cat(domain_logits),)
+    return out
+
+
+def validate(model: VertexCNN, source_val, target_val, device: torch.device) -> dict:
+    """Source-validation loss and accuracy; for a DANN, domain accuracy and AUC."""
+    is_dann = isinstance(model, VertexDANN) and target_val is not None
+    src = predict_logits(model, source_val, device, domain=is_dann)
+    logits, labels = src[0], src[1]
+    out = {
+        "val_label_loss": float(F.cross_entropy(logits, labels)),
+        "val_accuracy": float((logits.argmax(1) == labels).float().mean()),
+        "val_domain_accuracy": float("nan"),
+        "val_domain_auc": float("nan"),
+    }
+    if is_dann:
+        # The target's validation events are read without labels: only the domain matters.
+        target_domain_logits = predict_logits(model, target_val, device, domain=True)[2]
+        scores = torch.cat([src[2], target_domain_logits])
+        is_target = torch.cat([torch.zeros(len(src[2])), torch.ones(len(target_domain_logits))])
+        out["val_domain_accuracy"] = float(((scores > 0).float() == is_target).float().mean())
+        out["val_domain_auc"] = domain_auc(scores, is_target)
+    return out
+
+
+# --- optimisation ------------------------------------------------------------------------
+def make_optimizer(model: torch.nn.Module, s: TrainSettings) -> torch.optim.Optimizer:
+    if s.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=s.learning_rate, momentum=s.momentum, weight_decay=s.weight_decay)
+    return torch.optim.Adam(model.parameters(), lr=s.learning_rate, weight_decay=s.weight_decay)
+
+
+def learning_rate_at(s: TrainSettings, step: int, total_steps: int) -> float:
+    return schedules.learning_rate(
+        s.lr_schedule, s.learning_rate, step, total_steps, inv_gamma=s.lr_inv_gamma, power=s.lr_power, alpha=s.lr_ganin_alpha
+    )
+
+
+def lambda_at(s: TrainSettings, step: int, total_steps: int) -> float:
+    p = schedules.progress(step, total_steps)
+    return schedules.reversal_lambda(p, s.lambda_schedule, s.lambda_max, s.lambda_gamma)
+
+
+def epoch_generator(seed: int, epoch: int, stream: int) -> torch.Generator:
+    """The data-order generator of one epoch: a function of (seed, epoch, stream) alone."""
+    return torch.Generator().manual_seed(int(seed) * 1_000_003 + epoch * 101 + stream)
+
+
+def _cycle(batches, seed: int, epoch: int):
+    """Endless target batches, reshuffled every pass."""
+    rounds = 0
+    while True:
+        yield from batches.epoch(epoch_generator(seed, epoch * 1000 + rounds, stream=1))
+        rounds += 1
+
+
+def _to(batch: datasets.Batch, device: torch.device, channels_last: bool):
+    views = [t.to(device, non_blocking=True) for t in batch.views()]
+    if channels_last:
+        views = [t.contiguous(memory_format=torch.channels_last) for t in views]
+    labels = None if batch.labels is None else batch.labels.to(device, non_blocking=True)
+    return views, labels
+
+
+@dataclass
+class StepLosses:
+    """What one step reports: the loss to minimise and the figures of the epoch's row."""
+
+    loss: torch.Tensor
+    label_loss: torch.Tensor
+    correct: torch.Tensor
+    domain_loss: torch.Tensor | None = None
+    domain_correct: torch.Tensor | None = None
+
+
+def cnn_loss(model, s: TrainSettings, source, target, lambda_, device, channels_last) -> StepLosses:
+    """Cross-entropy of the segment labels."""
+    (x, u, v), labels = _to(source, device, channels_last)
+    logits = model.classify(model.features(x, u, v))
+    label_loss = F.cross_entropy(logits.float(), labels)
+    return StepLosses(label_loss, label_loss, (logits.argmax(1) == labels).sum())
+
+
+def dann_loss(model, s: TrainSettings, source, target, lambda_, device, channels_last) -> StepLosses:
+    """Label loss on source events plus the weighted domain loss on both domains, behind
+    the gradient reversal layer (strength ``lambda_``). Target labels are never read."""
+    (xs, us, vs), labels = _to(source, device, channels_last)
+    (xt, ut, vt), _ = _to(target, device, channels_last)
+    n_source = xs.shape[0]
+    feats = model.features(torch.cat([xs, xt]), torch.cat([us, ut]), torch.cat([vs, vt]))
+    logits = model.classify(feats[:n_source])
+    label_loss = F.cross_entropy(logits.float(), labels)
+    domain_logits = model.domain_logit(feats, lambda_).float()
+    is_target = torch.cat([torch.zeros(n_source, device=device), torch.ones(xt.shape[0], device=device)])
+    domain_loss = F.binary_cross_entropy_with_logits(domain_logits, is_target)
+    return StepLosses(
+        label_loss + s.domain_loss_weight * domain_loss,
+        label_loss,
+        (logits.argmax(1) == labels).sum(),
+        domain_loss,
+        ((domain_logits > 0).float() == is_target).sum(),
+    )
+
+
+LOSSES = {"cnn": cnn_loss, "dann": dann_loss}
+
+
+def train_step(model, optimizer, s: TrainSettings, source, target, lambda_: float, device, channels_last) -> StepLosses:
+    """One optimisation step with the loss of the model's kind."""
+    with autocast_for(device):
+        losses = LOSSES[s.kind](model, s, source, target, lambda_, device, channels_last)
+    optimizer.zero_grad(set_to_none=True)
+    losses.loss.backward()
+    optimizer.step()
+    return losses
+
+
+# --- the loop ------------------------------------------------------------------------------
+def _batches(s: TrainSettings, options: RunOptions, device, paths, split, labels, max_events):
+    selection = datasets.select_events(paths, split, s.channels, labels, max_events)
+    n_bytes = datasets.n_selected(selection) * image_contract.bytes_per_event(s.channels)
+    return datasets.load_batches(
+        paths,
+        split,
+        channels=s.channels,
+        labels=labels,
+        batch_size=s.batch_size,
+        max_events=max_events,
+        memory_limit_mb=options.memory_limit_mb,
+        chunk_events=options.chunk_events,
+        device=data_device(device, n_bytes),
+        progress=options.progress,
+    )
+
+
+def train(
+    settings: TrainSettings,
+    source_files: Sequence[str | Path],
+    target_files: Sequence[str | Path] = (),
+    *,
+    checkpoint_dir: str | Path,
+    options: RunOptions,
+    on_epoch_end: Callable[[int, dict], None] | None = None,
+) -> TrainResult:
+    """Train ``settings`` on the image files; resume from ``checkpoint_dir`` when it holds
+    a checkpoint of the same training. ``on_epoch_end(epoch, metrics)`` runs after each
+    epoch's checkpoint is written."""
+    s = settings
+    is_dann = s.kind == "dann"
+    if is_dann and not target_files:
+        raise ValueError("a dann model needs the target sample's image files")
+    device = choose_device(options.device)
+    channels_last = options.channels_last and device.type == "cpu"
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+
+    source_train = _batches(s, options, device, source_files, "train", True, s.max_train_events)
+    source_val = _batches(s, options, device, source_files, "validation", True, s.max_val_events)
+    target_train = _batches(s, options, device, target_files, "train", False, s.max_train_events) if is_dann else None
+    target_val = _batches(s, options, device, target_files, "validation", False, s.max_val_events) if is_dann else None
+
+    torch.manual_seed(s.seed)
+    model = build_model(s.kind, s.channels, s.dropout).to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = make_optimizer(model, s)
+    step_model = torch.compile(model) if options.compile else model
+
+    path = checkpoints.checkpoint_path(checkpoint_dir)
+    fp = checkpoints.fingerprint(s, options, device, checkpoints.input_identity([*source_files, *target_files]))
+    state = checkpoints.load_checkpoint(path, fp)
+    metrics_rows: list[dict] = []
+    best_state, best_epoch, best_loss, start_epoch = None, -1, math.inf, 0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        best_state, best_epoch, best_loss = state["best_state"], state["best_epoch"], state["best_val_loss"]
+        metrics_rows, start_epoch = list(state["metrics"]), state["epoch"]
+        torch.set_rng_state(state["torch_rng"])
+        if device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+
+    steps_per_epoch = len(source_train)
+    total_steps = s.epochs * steps_per_epoch
+    for epoch in range(start_epoch, s.epochs):
+        row = _train_epoch(
+            step_model, optimizer, s, epoch, steps_per_epoch, total_steps, source_train, target_train, device,
+            channels_last, options.progress,
+        )
+        row.update(validate(model, source_val, target_val, device))
+        if row["val_label_loss"] < best_loss:
+            best_loss, best_epoch = row["val_label_loss"], epoch
+            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        metrics_rows.append(row)
+        checkpoints.save_checkpoint(
+            path,
+            {
+                "fingerprint": fp,
+                "epoch": epoch + 1,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "best_state": best_state,
+                "best_epoch": best_epoch,
+                "best_val_loss": best_loss,
+                "metrics": metrics_rows,
+                "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
+            },
+        )
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, row)
+
+    final = build_model(s.kind, s.channels, s.dropout)
+    final.load_state_dict({k: v.cpu() for k, v in best_state.items()})
+    for row in metrics_rows:
+        row["selected"] = row["epoch"] == best_epoch
+    return TrainResult(final.eval(), metrics_rows, best_epoch, start_epoch)
+
+
+def _train_epoch(model, optimizer, s, epoch, steps_per_epoch, total_steps, source, target, device, channels_last, progress):
+    from tqdm.auto import tqdm
+
+    model.train()
+    target_iter = _cycle(target, s.seed, epoch) if target is not None else None
+    zero = torch.zeros((), device=device)
+    sums = {"label_loss": zero.clone(), "correct": zero.clone(), "domain_loss": zero.clone(), "domain_correct": zero.clone()}
+    n_source = n_domain = 0
+    lr = lam = float("nan")
+    bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{s.epochs}", unit="step", disable=not progress)
+    start = time.perf_counter()
+    for i, batch in enumerate(source.epoch(epoch_generator(s.seed, epoch, stream=0))):
+        step = epoch * steps_per_epoch + i
+        lr = learning_rate_at(s, step, total_steps)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        lam = lambda_at(s, step, total_steps) if target_iter is not None else float("nan")
+        tbatch = next(target_iter) if target_iter is not None else None
+        losses = train_step(model, optimizer, s, batch, tbatch, lam, device, channels_last)
+        n = len(batch)
+        n_source += n
+        sums["label_loss"] += losses.label_loss.detach() * n
+        sums["correct"] += losses.correct
+        if losses.domain_loss is not None:
+            m = n + len(tbatch)
+            n_domain += m
+            sums["domain_loss"] += losses.domain_loss.detach() * m
+            sums["domain_correct"] += losses.domain_correct
+        bar.update(1)
+        if i % 10 == 0 or i == steps_per_epoch - 1:
+            bar.set_postfix(loss=f"{sums['label_loss'].item() / n_source:.3f}", acc=f"{sums['correct'].item() / n_source:.3f}")
+    seconds = time.perf_counter() - start
+    bar.close()
+    totals = {k: v.item() for k, v in sums.items()}
+    return {
+        "epoch": epoch,
+        "train_label_loss": totals["label_loss"] / max(n_source, 1),
+        "train_accuracy": totals["correct"] / max(n_source, 1),
+        "train_domain_loss": totals["domain_loss"] / n_domain if n_domain else float("nan"),
+        "train_domain_accuracy": totals["domain_correct"] / n_domain if n_domain else float("nan"),
+        "lambda": lam,
+        "learning_rate": lr,
+        "train_events_per_s": n_source / seconds,
+        "epoch_seconds": seconds,
+    }

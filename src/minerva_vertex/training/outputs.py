@@ -1,0 +1,126 @@
+"""What rule ``train`` declares: ``weights.pt``, ``config.yaml`` and ``metrics.csv``."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from minerva_vertex import safe_write
+from minerva_vertex.devices import choose_device
+from minerva_vertex.models import VertexCNN, build_model
+
+from .checkpoints import CHECKPOINT_FORMAT
+from .loop import TrainResult, train
+from .settings import RunOptions, TrainSettings
+
+METRIC_COLUMNS = (
+    "epoch",
+    "train_label_loss",
+    "train_accuracy",
+    "train_domain_loss",
+    "train_domain_accuracy",
+    "val_label_loss",
+    "val_accuracy",
+    "val_domain_accuracy",
+    "val_domain_auc",
+    "lambda",
+    "learning_rate",
+    "train_events_per_s",
+    "epoch_seconds",
+    "selected",
+)
+WEIGHTS_KEYS = ("kind", "channels", "dropout", "state_dict")
+
+
+class WeightsFileError(ValueError):
+    """A file that is not a weights file of this project, naming it."""
+
+
+def save_weights(model: VertexCNN, settings: TrainSettings, path: str | Path, best_epoch: int) -> None:
+    """The weights and what is needed to rebuild the network; tensors and plain types only,
+    so :func:`load_model` reads them with ``weights_only=True``."""
+    safe_write.torch_save(
+        {
+            "format": CHECKPOINT_FORMAT,
+            "kind": settings.kind,
+            "channels": settings.channels,
+            "dropout": settings.dropout,
+            "best_epoch": best_epoch,
+            "settings": asdict(settings),
+            "state_dict": model.state_dict(),
+        },
+        path,
+    )
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> VertexCNN:
+    """A trained network from a weights file of rule train, in eval mode; never unpickles
+    objects. Anything else raises :class:`WeightsFileError` naming the file."""
+    not_ours = f"{path}: not a weights file of this project (rule train writes them as models/<name>/weights.pt)"
+    try:
+        saved = torch.load(path, map_location=device, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise WeightsFileError(f"{not_ours}; reading it failed: {first_line}") from None
+    if not isinstance(saved, Mapping) or not all(key in saved for key in WEIGHTS_KEYS):
+        raise WeightsFileError(f"{not_ours}; it lacks {', '.join(WEIGHTS_KEYS)}")
+    model = build_model(saved["kind"], saved["channels"], saved["dropout"])
+    try:
+        model.load_state_dict(saved["state_dict"])
+    except RuntimeError as error:
+        raise WeightsFileError(f"{not_ours}; its tensors do not fit a {saved['kind']} network: {error}") from None
+    return model.to(device).eval()
+
+
+def write_metrics_csv(metrics: list[dict], path: str | Path) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(metrics, columns=list(METRIC_COLUMNS))
+    safe_write.write_with(path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.6g"))
+
+
+def write_settings_yaml(settings: TrainSettings, name: str, path: str | Path, extra: dict | None = None) -> None:
+    import yaml
+
+    document = {"model": name, "settings": asdict(settings), **(extra or {})}
+    safe_write.write_text(path, yaml.safe_dump(document, sort_keys=False))
+
+
+def train_to_files(
+    name: str,
+    model_config: Mapping,
+    training_config: Mapping,
+    *,
+    source_files: Sequence[str | Path],
+    target_files: Sequence[str | Path] = (),
+    checkpoint_dir: str | Path,
+    weights: str | Path,
+    config_out: str | Path,
+    metrics_out: str | Path,
+) -> TrainResult:
+    """What rule ``train`` does: train (resuming when possible) and write every output.
+
+    ``training_config`` is the config's ``training`` section (or any part of it)."""
+    settings = TrainSettings.from_dict(model_config, name)
+    options = RunOptions.from_section(training_config)
+    result = train(settings, source_files, target_files, checkpoint_dir=checkpoint_dir, options=options)
+    save_weights(result.model, settings, weights, result.best_epoch)
+    write_settings_yaml(
+        settings,
+        name,
+        config_out,
+        {
+            "run": {**asdict(options), "device_used": choose_device(options.device).type, "threads": torch.get_num_threads()},
+            "source_files": [str(p) for p in source_files],
+            "target_files": [str(p) for p in target_files],
+            "selected_epoch": result.best_epoch,
+            "resumed_from_epoch": result.resumed_from_epoch,
+        },
+    )
+    write_metrics_csv(result.metrics, metrics_out)
+    return result

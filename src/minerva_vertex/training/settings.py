@@ -1,0 +1,76 @@
+"""What a model is and how its training runs, built from the validated config.
+
+Defaults live in the schemas only (``models.schema.yaml`` for :class:`TrainSettings`,
+``training.schema.yaml`` for :class:`RunOptions`), filled in by :mod:`minerva_vertex.settings`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+from minerva_vertex import settings as schema_settings
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Everything that changes the weights (config ``models.<name>``)."""
+
+    kind: str  # cnn | dann
+    train_sample: str
+    epochs: int
+    batch_size: int  # source events per step; a DANN adds as many target events
+    optimizer: str  # adam | sgd (with momentum)
+    learning_rate: float
+    momentum: float
+    lr_schedule: str
+    lr_inv_gamma: float
+    lr_power: float
+    lr_ganin_alpha: float
+    weight_decay: float
+    dropout: float
+    domain_loss_weight: float
+    lambda_schedule: str
+    lambda_max: float
+    lambda_gamma: float
+    channels: int
+    seed: int
+    max_train_events: int | None
+    max_val_events: int | None
+    target_sample: str | None = None  # dann only; absent from the schema's defaults by design
+
+    @classmethod
+    def from_dict(cls, values: Mapping, name: str = "model") -> "TrainSettings":
+        """A model's config entry, with the schema's defaults for what it leaves out
+        (``target_sample: None``, as :func:`dataclasses.asdict` writes a CNN's, is left out)."""
+        values = {k: v for k, v in values.items() if not (k == "target_sample" and v is None)}
+        return cls(**schema_settings.entry("models", name, values))
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a training job runs (config ``training``, less the scheduler's resources)."""
+
+    device: str
+    memory_limit_mb: float
+    chunk_events: int
+    channels_last: bool
+    compile: bool
+    progress: bool
+
+    @classmethod
+    def from_section(cls, section: Mapping | None) -> "RunOptions":
+        """The config's ``training`` section (resources included or not), defaults filled in."""
+        values = schema_settings.section("training", section)
+        return cls(**{f.name: values[f.name] for f in fields(cls)})
+
+    def result_options(self) -> dict:
+        """The options that can change the weights (device, kernels, data order), which
+        enter the resume fingerprint; progress bars never do."""
+        run_only = schema_settings.RUN_ONLY["training"]
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in run_only}
+
+
+def settings_for(config: Mapping, name: str) -> TrainSettings:
+    """The training settings of model ``name`` in a workflow config."""
+    return TrainSettings(**schema_settings.model_entry(config, name))
