@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20000)
     args = parser.parse_args()
     models = yaml.safe_load(CONFIG.read_text())["simulation"]["models"]
-    generate(PhysicsModel(), CHUNK_EVENTS, seed=0)  # warm-up: imports, tables, caches
+    generate(PhysicsModel.nominal(), CHUNK_EVENTS, seed=0)  # warm-up: imports, tables, caches
     print(f"events per run: {args.events}, one core")
     for name, knobs in models.items():
         model = PhysicsModel.from_config(knobs, name)

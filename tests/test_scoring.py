@@ -128,7 +128,7 @@ def test_shared_event_ids_stop_the_metrics_naming_both_files(tmp_path):
     write_images(second, 30, seed=2, id_offset=20)  # ids 1020-1029 in both files
     tracking = tmp_path / "tracking.h5"
     write_tracking(tracking, [first])
-    with pytest.raises(image_contract.DuplicateEventError, match=f"event id 1020 appears in files {first} and {second}"):
+    with pytest.raises(image_contract.DuplicateEventError, match=rf"event id 1020 \(run 0, subrun 0, gate 10, slice 20\) appears in files {first} and {second}"):
         evaluation.tracking_evaluation(tracking, [first, second], "s")
     with pytest.raises(image_contract.DuplicateEventError, match=rf"file {first} \(twice\).*30 id"):
         image_contract.read_test_events([first, first])  # a file listed twice

@@ -17,10 +17,15 @@ INT_BRANCHES = {"run", "subrun", "gate", "slice", "hit_module", "hit_plane", "hi
 N_EVENTS = 1200
 
 
+def knobs_model(**knobs):
+    """The nominal model with some knobs changed (validated like a config entry)."""
+    return PhysicsModel.from_config(knobs)
+
+
 @pytest.fixture(scope="module")
 def nominal_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("sim") / "part001.root"
-    simulate_file(PhysicsModel(), N_EVENTS, seed=7, part_index=1, path=path)
+    simulate_file(PhysicsModel.nominal(), N_EVENTS, seed=7, part_index=1, path=path)
     return path
 
 
@@ -51,7 +56,7 @@ def test_value_ranges(events):
     strips = ak.flatten(events.hit_strip).to_numpy()
     assert strips.min() >= 0 and strips.max() <= geo.N_STRIPS - 1
     energy = ak.flatten(events.hit_energy).to_numpy()
-    assert energy.min() >= PhysicsModel().threshold_mev and np.isfinite(energy).all()
+    assert energy.min() >= PhysicsModel.nominal().threshold_mev and np.isfinite(energy).all()
     assert np.isfinite(ak.flatten(events.hit_time).to_numpy()).all()
     assert set(np.unique(events.mc_targetZ)) <= {1, 6, 8, 26, 82}
     assert set(np.unique(events.mc_intType)) == {1, 2, 3, 4}
@@ -82,7 +87,7 @@ def test_struck_nucleus_matches_material(events):
 
 
 def test_deterministic_and_independent_of_splitting():
-    model = PhysicsModel()
+    model = PhysicsModel.nominal()
     first = generate(model, 300, seed=3, stream=2)
     again = generate(model, 300, seed=3, stream=2)
     for name in BRANCHES:
@@ -98,7 +103,7 @@ def test_deterministic_and_independent_of_splitting():
 
 
 def test_simulate_file_equals_generate(nominal_file, events):
-    expected = generate(PhysicsModel(), 50, seed=7, stream=1)
+    expected = generate(PhysicsModel.nominal(), 50, seed=7, stream=1)
     for name in BRANCHES:
         assert ak.all(ak.ravel(events[name][:50] == expected[name])), name
 
@@ -113,7 +118,7 @@ def _straight_muons(n, kinetic=3000.0, z0=4200.0, seed=0, model=None):
     pos = np.column_stack([rng.uniform(-300, 300, n), rng.uniform(-300, 300, n), np.full(n, z0)])
     muons = interactions.Particles(np.arange(n), np.zeros(n, np.int64), np.full(n, kinetic), pos,
                                    np.tile([0.0, 0.0, 1.0], (n, 1)), np.zeros(n), np.zeros(n, np.int64))
-    model = model or PhysicsModel(noise_hits_per_event=0)
+    model = model or knobs_model(noise_hits_per_event=0)
     deposits = particles.propagate(rng, muons)
     return response.respond(rng, deposits, n, np.zeros(n), model, response.dead_channel_map(0, 0))
 
@@ -134,7 +139,7 @@ def test_no_energy_in_passive_material():
     planes = ~passive
     for lo, hi in zip(STACK.z_lo[passive], STACK.z_hi[passive]):
         assert not ((STACK.z_hi[planes] > lo) & (STACK.z_lo[planes] < hi)).any()
-    branches = generate(PhysicsModel(), 300, seed=5)
+    branches = generate(PhysicsModel.nominal(), 300, seed=5)
     rows = geo.plane_row(ak.flatten(branches["hit_module"]).to_numpy(), ak.flatten(branches["hit_plane"]).to_numpy())
     z = geo.PLANES.z[rows]
     for lo, hi in zip(STACK.z_lo[passive], STACK.z_hi[passive]):
@@ -176,7 +181,7 @@ def test_hadron_ranges_and_interactions():
 def test_segment_fractions_follow_mass():
     expected = interactions.mass_fractions_by_segment()
     assert (expected > 0.004).all()  # every segment populated
-    z = generate(PhysicsModel(muon_only=True), 3000, seed=9)["mc_vtx_z"]
+    z = generate(knobs_model(muon_only=True), 3000, seed=9)["mc_vtx_z"]
     observed = np.bincount(geo.segment_of_z(z), minlength=geo.N_SEGMENTS) / len(z)
     sigma = np.sqrt(expected * (1 - expected) / len(z))
     assert (np.abs(observed - expected) < 4 * sigma + 1e-3).all()
@@ -185,7 +190,7 @@ def test_segment_fractions_follow_mass():
 def test_segment_weights_shift_fractions_only_when_asked():
     weights = [1.0] * geo.N_SEGMENTS
     weights[10] = 0.0
-    z = generate(PhysicsModel(muon_only=True, segment_weights=weights), 1000, seed=9)["mc_vtx_z"]
+    z = generate(knobs_model(muon_only=True, segment_weights=weights), 1000, seed=9)["mc_vtx_z"]
     assert (geo.segment_of_z(z) != 10).all()
 
 
@@ -198,9 +203,9 @@ def test_dis_dominates_at_high_w():
 
 
 def test_muon_only_has_one_track():
-    model = PhysicsModel(muon_only=True, noise_hits_per_event=0)
+    model = knobs_model(muon_only=True, noise_hits_per_event=0)
     branches = generate(model, 200, seed=1)
-    full = generate(PhysicsModel(noise_hits_per_event=0), 200, seed=1)
+    full = generate(knobs_model(noise_hits_per_event=0), 200, seed=1)
     assert ak.mean(ak.num(branches["hit_strip"])) < 0.7 * ak.mean(ak.num(full["hit_strip"]))
     # A single straight-ish track: at most a few strips per plane.
     rows = geo.plane_row(ak.flatten(branches["hit_module"]).to_numpy(), ak.flatten(branches["hit_plane"]).to_numpy())
@@ -209,7 +214,7 @@ def test_muon_only_has_one_track():
 
 
 def test_write_root_is_atomic(tmp_path):
-    branches = generate(PhysicsModel(), 20, seed=1)
+    branches = generate(PhysicsModel.nominal(), 20, seed=1)
     path = tmp_path / "out.root"
     write_root(path, branches)
     before = path.read_bytes()
@@ -229,5 +234,5 @@ def test_failed_simulation_leaves_no_file(tmp_path, monkeypatch):
     monkeypatch.setattr(writer.uproot.WritableTree, "extend", fail_extend)
     path = tmp_path / "sample" / "part000.root"
     with pytest.raises(OSError, match="disk full"):
-        simulate_file(PhysicsModel(), 30, seed=1, part_index=0, path=path)
+        simulate_file(PhysicsModel.nominal(), 30, seed=1, part_index=0, path=path)
     assert list(path.parent.iterdir()) == []

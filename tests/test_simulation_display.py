@@ -23,7 +23,7 @@ def test_column_of_z_hits_each_plane_column():
 def test_event_display_png(tmp_path, truth):
     if truth:
         source = tmp_path / "part000.root"
-        simulate_file(PhysicsModel(), 3, seed=1, part_index=0, path=source)
+        simulate_file(PhysicsModel.nominal(), 3, seed=1, part_index=0, path=source)
     else:
         source = DATA_FIXTURE
     events = read_events(source, 2)

@@ -11,7 +11,7 @@ import yaml
 from minerva_vertex import geometry as geo
 from minerva_vertex.simulation import PhysicsModel, generate
 from minerva_vertex.simulation import interactions, response
-from minerva_vertex.simulation.models import knob_fields
+from minerva_vertex.simulation.models import knob_names
 from minerva_vertex.workflow_config import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -20,8 +20,13 @@ KNOB_SCHEMA = SCHEMA["properties"]["models"]["additionalProperties"]
 CONFIG = yaml.safe_load((REPO / "config/config.yaml").read_text())
 
 
+def knobs_model(**knobs):
+    """The nominal model with some knobs changed (validated like a config entry)."""
+    return PhysicsModel.from_config(knobs)
+
+
 def test_defaults_and_unknown_knob():
-    assert PhysicsModel.from_config({}) == PhysicsModel()
+    assert PhysicsModel.from_config({}) == PhysicsModel.nominal()
     assert PhysicsModel.from_config(None).beam_mean_gev == 6.0
     with pytest.raises(ConfigError) as err:
         PhysicsModel.from_config({"light_yeild": 3}, "data_like")
@@ -41,24 +46,21 @@ def test_bad_knob_values_name_the_key(knobs, key):
         PhysicsModel.from_config(knobs, "m")
 
 
-def test_schema_matches_dataclass():
-    fields = {f.name: f for f in knob_fields()}
+def test_the_schema_is_the_only_source_of_knobs_and_defaults():
     assert KNOB_SCHEMA["additionalProperties"] is False
-    assert set(KNOB_SCHEMA["properties"]) == set(fields)
+    assert set(KNOB_SCHEMA["properties"]) == set(knob_names())
+    assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(PhysicsModel))
+    nominal = PhysicsModel.nominal()
     for name, spec in KNOB_SCHEMA["properties"].items():
-        field = fields[name]
-        default = field.default_factory() if field.default is dataclasses.MISSING else field.default
-        assert spec["default"] == default, name
-        assert spec.get("minimum", spec.get("items", {}).get("minimum")) == field.metadata["minimum"], name
-        assert spec.get("maximum") == field.metadata["maximum"], name
+        assert getattr(nominal, name) == spec["default"], name
         assert spec["description"], name
 
 
 def test_default_config_models_build():
     models = CONFIG["simulation"]["models"]
-    assert PhysicsModel.from_config(models["nominal"], "nominal") == PhysicsModel()
+    assert PhysicsModel.from_config(models["nominal"], "nominal") == PhysicsModel.nominal()
     data_like = PhysicsModel.from_config(models["data_like"], "data_like")
-    differs = {f.name for f in knob_fields() if getattr(data_like, f.name) != getattr(PhysicsModel(), f.name)}
+    differs = {k for k in knob_names() if getattr(data_like, k) != getattr(PhysicsModel.nominal(), k)}
     assert {"beam_mean_gev", "hadron_multiplicity_scale", "hadron_energy_scale", "light_yield_pe_per_mev",
             "energy_scale", "crosstalk_fraction", "noise_hits_per_event", "dead_channel_fraction"} <= differs
     assert "segment_weights" not in differs and "muon_only" not in differs
@@ -84,7 +86,7 @@ def test_data_like_is_a_covariate_shift(default_samples):
 
 
 def test_dead_channels_never_fire():
-    model = PhysicsModel(dead_channel_fraction=0.2, dead_channel_seed=3)
+    model = knobs_model(dead_channel_fraction=0.2, dead_channel_seed=3)
     branches = generate(model, 200, seed=2)
     dead = response.dead_channel_map(0.2, 3)
     rows = geo.plane_row(ak.flatten(branches["hit_module"]).to_numpy(), ak.flatten(branches["hit_plane"]).to_numpy())
@@ -94,7 +96,7 @@ def test_dead_channels_never_fire():
 
 
 def _mean_hits(**knobs):
-    model = PhysicsModel(muon_only=True, **{"noise_hits_per_event": 0.0, **knobs})
+    model = knobs_model(muon_only=True, **{"noise_hits_per_event": 0.0, **knobs})
     return float(ak.mean(ak.num(generate(model, 300, seed=4)["hit_strip"])))
 
 
@@ -106,7 +108,7 @@ def test_noise_and_crosstalk_add_hits():
 
 
 def _muon_plane_energies(**knobs):
-    model = PhysicsModel(muon_only=True, noise_hits_per_event=0.0, crosstalk_fraction=0.0, **knobs)
+    model = knobs_model(muon_only=True, noise_hits_per_event=0.0, crosstalk_fraction=0.0, **knobs)
     b = generate(model, 300, seed=6)
     rows = geo.plane_row(ak.flatten(b["hit_module"]).to_numpy(), ak.flatten(b["hit_plane"]).to_numpy())
     event = np.repeat(np.arange(300), ak.num(b["hit_strip"]))
@@ -134,7 +136,7 @@ def test_hadron_knobs():
     assert pions(1.3) / pions(1.0) == pytest.approx(1.3, abs=0.1)
     vertex = np.zeros((5000, 3))
     soft = interactions.final_state(np.random.default_rng(2), kin, vertex, np.zeros(5000),
-                                    PhysicsModel(hadron_energy_scale=0.5))
-    hard = interactions.final_state(np.random.default_rng(2), kin, vertex, np.zeros(5000), PhysicsModel())
+                                    knobs_model(hadron_energy_scale=0.5))
+    hard = interactions.final_state(np.random.default_rng(2), kin, vertex, np.zeros(5000), PhysicsModel.nominal())
     hadron = lambda p: p.kinetic[p.species != 0].sum()  # noqa: E731
     assert hadron(soft) / hadron(hard) == pytest.approx(0.5, rel=1e-6)

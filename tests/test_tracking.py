@@ -186,7 +186,7 @@ def test_events_with_hadronic_showers_are_measured():
 @pytest.fixture(scope="module")
 def image_file(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("tracking")
-    root = simulation.simulate_file(simulation.PhysicsModel(), 150, 303, 0, folder / "part000.root")
+    root = simulation.simulate_file(simulation.PhysicsModel.nominal(), 150, 303, 0, folder / "part000.root")
     h5_path = folder / "part000.h5"
     images.convert_file(root, h5_path, sample="toy")
     return h5_path

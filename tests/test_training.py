@@ -300,7 +300,7 @@ def test_default_config_models_are_valid():
     workflow_config.check_models(config)
     assert {"cnn", "dann", "oracle"} <= set(config["models"])
     for name in config["models"]:
-        training.settings_for(config, name)
+        training.TrainSettings.from_dict(config["models"][name], name)
     assert workflow_config.training_samples(config, "dann") == {"source": "simulation", "target": "data_like"}
 
 

@@ -30,6 +30,27 @@ TEST_SPLIT = SPLIT_CODES["test"]
 TRUTH_DATASETS = ("segments", "gen_data/mc_vtx_x", "gen_data/mc_vtx_y", "gen_data/mc_vtx_z", "gen_data/mc_targetZ")
 
 
+# MINERvA's event id: decimal digits run | subrun (4) | gate (4) | slice (2), as MINERvA's
+# HDF5 makers encode it (decoded by their decode_eventid).
+EVENTID_FIELDS = (("slice", 100), ("gate", 10_000), ("subrun", 10_000))
+
+
+def unpack_eventids(eventids) -> dict[str, np.ndarray]:
+    """run, subrun, gate, slice of packed event ids."""
+    rest = np.asarray(eventids, dtype=np.uint64)
+    out = {}
+    for name, limit in EVENTID_FIELDS:
+        out[name] = (rest % np.uint64(limit)).astype(np.int64)
+        rest = rest // np.uint64(limit)
+    out["run"] = rest.astype(np.int64)
+    return {name: out[name] for name in ("run", "subrun", "gate", "slice")}
+
+
+def describe_eventid(eventid) -> str:
+    fields = unpack_eventids([eventid])
+    return f"{int(eventid)} (" + ", ".join(f"{name} {int(values[0])}" for name, values in fields.items()) + ")"
+
+
 class ImageFileError(ValueError):
     """An image file that does not follow the contract, naming the file and dataset."""
 
@@ -90,7 +111,7 @@ def check_unique_ids(ids_per_file: Sequence[tuple[str, np.ndarray]]) -> None:
     file_a, file_b = ids_per_file[owner[first]][0], ids_per_file[owner[second]][0]
     where = f"files {file_a} and {file_b}" if file_a != file_b else f"file {file_a} (twice)"
     raise DuplicateEventError(
-        f"event id {int(ids[first])} appears in {where}; {len(repeated)} id(s) are shared in all. "
+        f"event id {describe_eventid(ids[first])} appears in {where}; {len(repeated)} id(s) are shared in all. "
         "Event ids (run, subrun, gate, slice) must be unique within a sample: list each file once, "
         "and give overlapping productions their own run or subrun numbers or make them separate samples"
     )

@@ -98,7 +98,8 @@ COMPRESSION_FILTERS = {
 
 # MINERvA's event id: decimal digits run | subrun (4) | gate (4) | slice (2), as MINERvA's
 # HDF5 makers encode it (decoded by their decode_eventid).
-EVENTID_FIELDS = (("slice", 100), ("gate", 10_000), ("subrun", 10_000))
+EVENTID_FIELDS = image_contract.EVENTID_FIELDS
+unpack_eventids = image_contract.unpack_eventids
 _MAX_RUN = (np.iinfo(np.uint64).max - 10**10 + 1) // 10**10
 
 
@@ -154,17 +155,6 @@ def pack_eventids(run, subrun, gate, slice_, *, source="hits", entry_start=0) ->
     ids += np.asarray(gate, dtype=np.uint64) * np.uint64(100)
     ids += np.asarray(slice_, dtype=np.uint64)
     return ids
-
-
-def unpack_eventids(eventids) -> dict[str, np.ndarray]:
-    """run, subrun, gate, slice of packed event ids."""
-    rest = np.asarray(eventids, dtype=np.uint64)
-    out = {}
-    for name, limit in EVENTID_FIELDS:
-        out[name] = (rest % np.uint64(limit)).astype(np.int64)
-        rest = rest // np.uint64(limit)
-    out["run"] = rest.astype(np.int64)
-    return {name: out[name] for name in ("run", "subrun", "gate", "slice")}
 
 
 # --- hits to pixels ----------------------------------------------------------------------

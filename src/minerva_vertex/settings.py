@@ -17,10 +17,12 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from minerva_vertex.workflow_config import ConfigError
+
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
 
 
-class SettingsError(ValueError):
+class SettingsError(ConfigError):
     """A config section that does not follow its schema, naming the key."""
 
 
@@ -63,8 +65,10 @@ def _validated(values: Mapping | None, schema: dict, key: str) -> dict:
     try:
         _Validator(schema).validate(filled)
     except jsonschema.ValidationError as error:
-        where = ".".join([key, *map(str, error.absolute_path)])
-        raise SettingsError(f"config key '{where}': {error.message}") from None
+        path = [str(p) for p in error.absolute_path]
+        if error.validator == "additionalProperties" and not path:  # name the unknown key itself
+            path = [str(k) for k in filled if k not in schema.get("properties", {})][:1]
+        raise SettingsError(".".join([key, *path]), error.message) from None
     return filled
 
 
@@ -76,6 +80,12 @@ def defaults_from(schema: dict) -> dict:
 def section(name: str, values: Mapping | None) -> dict:
     """Section ``name`` of a config with the schema's defaults filled in, validated."""
     return _validated(values, schema_of(name), name)
+
+
+def simulation_model(values: Mapping | None, name: str) -> dict:
+    """Knobs of simulation model ``name`` with the schema's defaults filled in, validated."""
+    schema = copy.deepcopy(_section_schema("simulation")["properties"]["models"]["additionalProperties"])
+    return _validated(values, schema, f"simulation.models.{name}")
 
 
 def entry(name: str, key: str, values: Mapping | None) -> dict:

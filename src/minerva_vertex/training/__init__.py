@@ -17,11 +17,11 @@ from .outputs import (
     write_metrics_csv,
     write_settings_yaml,
 )
-from .settings import RunOptions, TrainSettings, settings_for
+from .settings import RunOptions, TrainSettings
 
 __all__ = [
     "CHECKPOINT_FORMAT", "CHECKPOINT_NAME", "METRIC_COLUMNS", "RunOptions", "TrainResult",
     "TrainSettings", "WeightsFileError", "domain_auc", "epoch_generator", "fingerprint", "input_identity",
-    "load_checkpoint", "load_model", "predict_logits", "save_weights", "settings_for", "train", "train_step",
+    "load_checkpoint", "load_model", "predict_logits", "save_weights", "train", "train_step",
     "train_to_files", "validate", "write_metrics_csv", "write_settings_yaml",
 ]

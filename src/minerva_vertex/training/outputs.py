@@ -12,7 +12,7 @@ import torch
 
 from minerva_vertex import safe_write
 from minerva_vertex.devices import choose_device
-from minerva_vertex.models import VertexCNN, build_model
+from minerva_vertex.models import VertexCNN, build_model, count_parameters
 
 from .checkpoints import CHECKPOINT_FORMAT
 from .loop import TrainResult, train
@@ -118,6 +118,7 @@ def train_to_files(
             "run": {**asdict(options), "device_used": choose_device(options.device).type, "threads": torch.get_num_threads()},
             "source_files": [str(p) for p in source_files],
             "target_files": [str(p) for p in target_files],
+            "parameters": count_parameters(result.model),
             "selected_epoch": result.best_epoch,
             "resumed_from_epoch": result.resumed_from_epoch,
         },

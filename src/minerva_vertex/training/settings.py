@@ -69,8 +69,3 @@ class RunOptions:
         enter the resume fingerprint; progress bars never do."""
         run_only = schema_settings.RUN_ONLY["training"]
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in run_only}
-
-
-def settings_for(config: Mapping, name: str) -> TrainSettings:
-    """The training settings of model ``name`` in a workflow config."""
-    return TrainSettings(**schema_settings.model_entry(config, name))

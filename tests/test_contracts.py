@@ -1,0 +1,71 @@
+"""The one-place contracts: paths, settings from the schemas, final targets, job logs."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from snakemake.utils import validate
+
+from minerva_vertex import paths, settings, targets
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def default_config() -> dict:
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))  # as the Snakefile does
+    return config
+
+
+def test_patterns_and_files_come_from_the_same_function():
+    assert paths.images("r") == "r/images/{sample}/{part}.h5"
+    assert paths.images("r").format(sample="sim", part="part000") == paths.images("r", "sim", "part000")
+    assert paths.metrics("r", finder="tracking") == "r/metrics/tracking/{sample}.json"
+    assert paths.log("r", "score", "{model}", "{sample}") == "r/logs/score/{model}/{sample}.log"
+    assert paths.benchmark("r", "bias") == "r/benchmarks/bias.tsv"
+
+
+def test_all_targets_of_the_default_run():
+    config = default_config()
+    out = targets.all_targets(config)
+    assert len(out) == len(set(out)) and all(p.startswith("results/") for p in out)
+    samples, finders = ["simulation", "data_like"], ["tracking", "cnn", "dann", "oracle"]
+    assert {paths.metrics("results", f, s) for f in finders for s in samples} <= set(out)
+    assert sum("/scores/" in p for p in out) == 3 * 2 * 3  # models x samples x files
+    assert paths.plot_accuracy_gap("results", "pdf") in out
+
+
+def test_settings_fill_nested_defaults_and_name_the_bad_key():
+    images = settings.section("images", {"splits": {"train": 0.7, "validation": 0.2}})
+    assert images["splits"] == {"train": 0.7, "validation": 0.2, "test": 0.1} and images["compression"] == "lz4"
+    with pytest.raises(settings.SettingsError) as error:
+        settings.section("tracking", {"max_angle_deg": "wide"})
+    assert error.value.key == "tracking.max_angle_deg"
+    with pytest.raises(settings.SettingsError, match="'scoring.batchsize'"):
+        settings.section("scoring", {"batchsize": 4})
+
+
+def test_result_part_leaves_out_only_run_only_knobs():
+    config = default_config()
+    assert "chunk_events" not in settings.result_part(config, "images")
+    assert settings.result_part(config, "images")["splits"] == config["images"]["splits"]
+    assert set(settings.result_part(config, "tracking")) == set(config["tracking"]) - {"chunk_events"}
+
+
+def test_job_log_keeps_stderr_and_restores_it(tmp_path):
+    script = (
+        "import logging, sys, warnings\n"
+        "from minerva_vertex.job_log import job_log\n"
+        "with job_log(sys.argv[1]):\n"
+        "    logging.getLogger('x').info('info line')\n"
+        "    warnings.warn('a warning')\n"
+        "    print('progress', file=sys.stderr)\n"
+        "print('after', file=sys.stderr)\n"
+    )
+    log = tmp_path / "job.log"
+    run = subprocess.run([sys.executable, "-c", script, str(log)], capture_output=True, text=True)
+    assert run.returncode == 0 and run.stderr.strip() == "after"
+    text = log.read_text()
+    assert "info line" in text and "a warning" in text and "progress" in text
