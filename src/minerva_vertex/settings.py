@@ -19,6 +19,8 @@ import yaml
 
 from minerva_vertex.workflow_config import ConfigError
 
+# The package is used from its checkout (editable install or the Snakefile's sys.path), so
+# the workflow's own schemas are read where they stand.
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
 
 
