@@ -13,8 +13,8 @@ with job_log(snakemake.log[0], append=True):
     result = training.train_to_files(
         snakemake.wildcards.model,
         snakemake.params.model,
-        # Run-only options (progress bars) are kept out of params and read from the config.
-        {**snakemake.config["training"], **snakemake.params.run},
+        # The whole section: params.run, its result-changing part, is there for reruns only.
+        snakemake.config["training"],
         source_files=snakemake.input.source,
         target_files=snakemake.input.get("target", []),
         checkpoint_dir=snakemake.params.checkpoint_dir,

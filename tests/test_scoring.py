@@ -155,3 +155,16 @@ def test_every_finder_is_joined_to_the_truth_by_event_id(tmp_path, cnn):
     net = evaluation.model_evaluation(scores, images, tracking, straight, "cnn", "cnn", "s")
     swapped = evaluation.model_evaluation(scores[::-1], images, tracking, straight, "cnn", "cnn", "s")
     assert net["segments"] == swapped["segments"] and net["segments"]["accuracy"]["n"] == 20
+
+
+def test_a_track_vertex_file_missing_an_event_is_named(tmp_path, cnn):
+    images = [tmp_path / "part0.h5"]
+    write_images(images[0], 12)
+    short = tmp_path / "short" / "part0.h5"
+    write_images(short, 6)  # vertices for the first 6 events only
+    tracking = tmp_path / "tracking.h5"
+    write_tracking(tracking, [short])
+    score = tmp_path / "scores.h5"
+    scoring.score_file(training.load_model(cnn), images[0], score, batch_size=4)
+    with pytest.raises(ValueError, match=f"{tracking}: event id 1006 of the test split is missing"):
+        evaluation.model_evaluation([score], images, tracking, None, "cnn", "cnn", "s")

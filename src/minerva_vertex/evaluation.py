@@ -41,18 +41,21 @@ def align(reference_ids: np.ndarray, ids: np.ndarray, what: str) -> np.ndarray:
     return order[position]
 
 
-def evaluate_finder(events: Mapping, ids, segments, what: str, vertices: Mapping | None = None) -> dict:
+def evaluate_finder(
+    events: Mapping, ids, segments, what: str, vertices: Mapping | None = None, vertices_path=None
+) -> dict:
     """Metrics of one finder's segments (``ids``, ``segments``) on a sample's test events.
 
     The one join of every finder to the truth: by event id, against the test split read
     from the image files (:func:`image_contract.read_test_events`, which checks the ids
-    unique). ``vertices``: the track-based vertices, whose (x, y) assign shared targets.
+    unique). ``vertices``: the track-based vertices (read from ``vertices_path``), whose
+    (x, y) assign shared targets.
     """
     reference = events["eventids"]
     predicted = np.asarray(segments)[align(reference, np.asarray(ids), what)]
     reco_xy = None
     if vertices is not None:
-        index = align(reference, vertices["eventids"], "track-vertex file")
+        index = align(reference, vertices["eventids"], str(vertices_path))
         reco_xy = (vertices["vtx_x"][index], vertices["vtx_y"][index])
     return metrics.evaluate(predicted, image_contract.truth_of(events), reco_xy)
 
@@ -61,7 +64,7 @@ def tracking_evaluation(tracking_path, image_paths: Sequence, sample: str) -> di
     """Metrics of the track-based vertex on the test split of a sample."""
     events = image_contract.read_test_events(image_paths)
     vertices = tracking_files.read_vertices(tracking_path)
-    result = evaluate_finder(events, vertices["eventids"], vertices["segment"], str(tracking_path), vertices)
+    result = evaluate_finder(events, vertices["eventids"], vertices["segment"], str(tracking_path), vertices, tracking_path)
     return {"finder": "tracking", "kind": "tracking", "sample": sample, **result}
 
 
@@ -73,7 +76,7 @@ def model_evaluation(
     scores = scoring.read_scores(score_paths)
     vertices = tracking_files.read_vertices(tracking_path) if tracking_path is not None else None
     what = f"scores of {model} on {sample}"
-    result = {"finder": model, "kind": kind, "sample": sample, **evaluate_finder(events, scores["eventids"], scores["predicted"], what, vertices)}
+    result = {"finder": model, "kind": kind, "sample": sample, **evaluate_finder(events, scores["eventids"], scores["predicted"], what, vertices, tracking_path)}
     if result["has_truth"] and tracking_metrics is not None and "targets" in tracking_metrics:
         result["purity_ratio_to_tracking"] = metrics.purity_ratios(result["targets"], tracking_metrics["targets"])
     return result

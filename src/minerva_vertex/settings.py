@@ -40,11 +40,6 @@ def schema_of(name: str, *, entry: bool = False) -> dict:
     return copy.deepcopy(schema["additionalProperties"] if entry else schema)
 
 
-def defaults(name: str, *, entry: bool = False) -> dict:
-    """Every default the schema of section ``name`` (or of an entry of it) documents."""
-    return defaults_from(schema_of(name, entry=entry))
-
-
 def _filling_defaults(validator_class):
     """A validator that also fills in every default, nested ones included (as Snakemake's)."""
     check_properties = validator_class.VALIDATORS["properties"]
@@ -74,11 +69,6 @@ def _validated(values: Mapping | None, schema: dict, key: str) -> dict:
     return filled
 
 
-def defaults_from(schema: dict) -> dict:
-    """The top-level defaults of a schema."""
-    return {k: copy.deepcopy(p["default"]) for k, p in schema.get("properties", {}).items() if "default" in p}
-
-
 def section(name: str, values: Mapping | None) -> dict:
     """Section ``name`` of a config with the schema's defaults filled in, validated."""
     return _validated(values, schema_of(name), name)
@@ -86,7 +76,7 @@ def section(name: str, values: Mapping | None) -> dict:
 
 def simulation_model(values: Mapping | None, name: str) -> dict:
     """Knobs of simulation model ``name`` with the schema's defaults filled in, validated."""
-    schema = copy.deepcopy(_section_schema("simulation")["properties"]["models"]["additionalProperties"])
+    schema = schema_of("simulation")["properties"]["models"]["additionalProperties"]
     return _validated(values, schema, f"simulation.models.{name}")
 
 

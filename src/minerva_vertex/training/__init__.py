@@ -7,7 +7,7 @@
 """
 
 from .checkpoints import CHECKPOINT_FORMAT, CHECKPOINT_NAME, fingerprint, input_identity, load_checkpoint
-from .loop import TrainResult, domain_auc, epoch_generator, predict_logits, train, train_step, validate
+from .loop import TrainResult, epoch_generator, predict_logits, train, train_step, validate
 from .outputs import (
     METRIC_COLUMNS,
     WeightsFileError,
@@ -21,7 +21,7 @@ from .settings import RunOptions, TrainSettings
 
 __all__ = [
     "CHECKPOINT_FORMAT", "CHECKPOINT_NAME", "METRIC_COLUMNS", "RunOptions", "TrainResult",
-    "TrainSettings", "WeightsFileError", "domain_auc", "epoch_generator", "fingerprint", "input_identity",
+    "TrainSettings", "WeightsFileError", "epoch_generator", "fingerprint", "input_identity",
     "load_checkpoint", "load_model", "predict_logits", "save_weights", "train", "train_step",
     "train_to_files", "validate", "write_metrics_csv", "write_settings_yaml",
 ]

@@ -39,7 +39,7 @@ class TrainResult:
 
 
 # --- validation --------------------------------------------------------------------------
-def domain_auc(scores: torch.Tensor, is_target: torch.Tensor) -> float:
+def validation_auc(scores: torch.Tensor, is_target: torch.Tensor) -> float:
     """Rank AUC of the domain logits; NaN when one domain has no events."""
     labels = is_target.bool().numpy()
     if labels.all() or not labels.any():
@@ -84,7 +84,7 @@ def validate(model: VertexCNN, source_val, target_val, device: torch.device) -> 
         scores = torch.cat([src[2], target_domain_logits])
         is_target = torch.cat([torch.zeros(len(src[2])), torch.ones(len(target_domain_logits))])
         out["val_domain_accuracy"] = float(((scores > 0).float() == is_target).float().mean())
-        out["val_domain_auc"] = domain_auc(scores, is_target)
+        out["val_domain_auc"] = validation_auc(scores, is_target)
     return out
 
 
