@@ -8,7 +8,7 @@ SNAKEMAKE = $(VENV)/bin/snakemake
 # reads /dev/null anyway, so say so and keep the output clean. A configured pool wins.
 export CONDOR_CONFIG ?= /dev/null
 
-.PHONY: setup run report test test-fast bench clean
+.PHONY: setup run report test test-fast bench learning-curve clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11) and "Python 3.11 or newer is needed")'
@@ -33,6 +33,18 @@ test-fast: setup
 # bench_cluster.py also needs the test SLURM (tests/slurm/start_cluster.sh): run it by hand.
 bench: setup
 	for bench in simulation images training tracking; do $(VENV)/bin/python benchmarks/bench_$$bench.py || exit 1; done
+
+# Test accuracy against training events and CPU seconds for the default recipe and two
+# alternatives (benchmarks/bench_learning_curve.py; about 15 minutes on 2 cores).
+# The plot goes to docs/, where the README shows it.
+LEARNING_CURVE = results/learning_curve
+learning-curve: setup
+	$(SNAKEMAKE) --cores $(CORES) --configfile config/presets/learning_curve.yaml --until images
+	$(VENV)/bin/python benchmarks/bench_learning_curve.py --images $(LEARNING_CURVE)/images/simulation \
+		--target-images $(LEARNING_CURVE)/images/data_like \
+		--recipe default --recipe "default, 80000 events:max_train_events=80000" \
+		--recipe "before (batch 16, constant rate, 6000 x 2):epochs=2,batch_size=16,lr_schedule=constant,learning_rate=0.001,max_train_events=6000" \
+		--mark "default run=40000" --csv $(LEARNING_CURVE)/learning_curve.csv --plot docs/learning_curve.png
 
 clean:
 	rm -rf results .snakemake

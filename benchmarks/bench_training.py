@@ -6,8 +6,9 @@ minimal plain PyTorch loop of the same model on the same data, in the same run.
     python benchmarks/bench_training.py --images results/images/simulation --target-images results/images/data_like
 
 Prints events/s, the pipeline / plain-loop ratios (1.0 = the pipeline adds nothing), the
-CNN's achieved FLOP/s as a fraction of the peak fp32 FLOP/s of a large matmul measured in the
-same run, and the variants tried (memory format, batch size, threads, torch.compile).
+CNN's achieved FLOP/s as a fraction of the peak FLOP/s of a large matmul measured in the
+same run, in fp32 and, where the device has bf16 natively (CUDA, CPUs with AVX512-BF16 or
+AMX), in bf16 autocast too, and the variants tried (memory format, batch size, threads, torch.compile).
 Measurements alternate between variants and keep each one's best of ``--repeats``, since
 other work on the machine makes single timings noisy.
 """
@@ -51,8 +52,8 @@ def write_synthetic(directory: Path, n_events: int, seed: int, shift: float = 0.
     return [str(path)]
 
 
-def peak_flops(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+def peak_flops(device: torch.device, n: int = 2048, repeats: int = 5, dtype=torch.float32) -> float:
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
     best = 0.0
     for _ in range(repeats):
         _sync(device)
@@ -69,7 +70,7 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def plain_loop(kind, views, labels, target_views, batch_size, device, channels_last, compile_model=False) -> float:
+def plain_loop(kind, views, labels, target_views, batch_size, device, channels_last, compile_model=False, precision=None) -> float:
     """Events/s of the textbook loop: fixed-order batches of in-memory tensors, Adam."""
     torch.manual_seed(0)
     model = models.build_model(kind).to(device)
@@ -82,7 +83,7 @@ def plain_loop(kind, views, labels, target_views, batch_size, device, channels_l
     if target_views is not None:
         target_views = [v.to(device).contiguous(memory_format=fmt) for v in target_views]
     n = labels.shape[0]
-    autocast = devices.autocast_for(device)
+    autocast = devices.autocast_for(device, precision)
 
     def step(i):
         sl = slice(i, i + batch_size)
@@ -112,12 +113,13 @@ def plain_loop(kind, views, labels, target_views, batch_size, device, channels_l
     return n / (time.perf_counter() - start)
 
 
-def pipeline(kind, source, target, batch_size, device, channels_last, workdir, compile_model=False) -> float:
+def pipeline(kind, source, target, batch_size, device, channels_last, workdir, compile_model=False, precision="fp32") -> float:
     """Events/s of minerva_vertex.training.train (second epoch: the first warms up)."""
     entry = {"kind": kind, "train_sample": "s", "epochs": 2, "batch_size": batch_size, "max_val_events": batch_size}
     settings = training.TrainSettings.from_dict({**entry, **({"target_sample": "t"} if kind == "dann" else {})})
     options = training.RunOptions.from_section(
-        {"device": device.type, "channels_last": channels_last, "compile": compile_model, "progress": False}
+        {"device": device.type, "channels_last": channels_last, "compile": compile_model, "progress": False,
+         "precision": precision}
     )
     result = training.train(
         settings, source, target if kind == "dann" else (), checkpoint_dir=Path(tempfile.mkdtemp(dir=workdir)),
@@ -166,19 +168,27 @@ def main() -> None:
     def record(name, value):
         best[name] = max(best.get(name, 0.0), value)
 
+    native_bf16 = devices.has_native_bf16(device)
+    precisions = ("fp32", "bf16") if native_bf16 else ("fp32",)
     for _ in range(args.repeats):
-        record("peak", peak_flops(device))
+        for precision in precisions:
+            dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+            record(f"peak {precision}", peak_flops(device, dtype=dtype))
+            for kind in ("cnn", "dann"):
+                record(f"{kind} plain {precision}", plain_loop(kind, views, labels, tviews, args.batch_size, device, cl, precision=precision))
+                record(f"{kind} pipeline {precision}", pipeline(kind, source, target, args.batch_size, device, cl, workdir, precision=precision))
+    if not native_bf16:
+        print(f"bf16: not native on this {device.type} (no {' or '.join(devices.BF16_CPU_FLAGS)} flag); fp32 only")
+    for precision in precisions:
+        peak = best[f"peak {precision}"]
+        print(f"[{precision}] peak matmul: {peak / 1e9:.1f} GFLOP/s")
         for kind in ("cnn", "dann"):
-            record(f"{kind} plain", plain_loop(kind, views, labels, tviews, args.batch_size, device, cl))
-            record(f"{kind} pipeline", pipeline(kind, source, target, args.batch_size, device, cl, workdir))
-    peak = best["peak"]
-    print(f"peak fp32 matmul: {peak / 1e9:.1f} GFLOP/s")
-    for kind in ("cnn", "dann"):
-        plain, pipe = best[f"{kind} plain"], best[f"{kind} pipeline"]
-        print(f"{kind:5s} events/s: pipeline {pipe:8.1f}   plain loop {plain:8.1f}   ratio {pipe / plain:.3f}")
-    cnn_flops = best["cnn pipeline"] * flops
-    print(f"cnn   training {cnn_flops / 1e9:.1f} GFLOP/s = {cnn_flops / peak:.2f} of peak "
-          f"({flops / 1e9:.3f} GFLOP per event, forward + backward)")
+            plain, pipe = best[f"{kind} plain {precision}"], best[f"{kind} pipeline {precision}"]
+            print(f"[{precision}] {kind:5s} events/s: pipeline {pipe:8.1f}   plain loop {plain:8.1f}   ratio {pipe / plain:.3f}")
+        cnn_flops = best[f"cnn pipeline {precision}"] * flops
+        print(f"[{precision}] cnn   training {cnn_flops / 1e9:.1f} GFLOP/s = {cnn_flops / peak:.2f} of the {precision} peak "
+              f"({flops / 1e9:.3f} GFLOP per event, forward + backward)")
+    peak = best["peak fp32"]
 
     if args.variants:
         print("variants (plain CNN loop, events/s and fraction of peak):")

@@ -31,6 +31,7 @@ def write_images(path, n_events: int, *, seed: int = 0, has_truth: bool = True, 
             h5[name] = values
         if has_truth:
             h5["segments"] = geometry.segment_of_z(z).astype(np.uint8)
+            h5["planecodes"] = geometry.planecode_of_z(z).astype(np.uint16)
             h5["zs"] = z.astype(np.float32)
             h5["gen_data/mc_vtx_x"] = x.astype(np.float32)
             h5["gen_data/mc_vtx_y"] = y.astype(np.float32)
@@ -64,11 +65,11 @@ def write_tracking(path, image_paths, *, seed: int = 0) -> None:
         h5["quality"] = np.where(missing, 0, 1).astype(np.uint8)
 
 
-def write_model(model_dir, kind: str = "cnn", *, seed: int = 0, train_sample: str = "s") -> models.VertexCNN:
+def write_model(model_dir, kind: str = "cnn", *, seed: int = 0, train_sample: str = "s", labels: str = "segments") -> models.VertexCNN:
     """An untrained network saved as rule train saves it."""
     torch.manual_seed(seed)
-    network = models.build_model(kind)
-    entry = {"kind": kind, "train_sample": train_sample, **({"target_sample": "t"} if kind == "dann" else {})}
+    network = models.build_model(kind, labels=labels)
+    entry = {"kind": kind, "train_sample": train_sample, "labels": labels, **({"target_sample": "t"} if kind == "dann" else {})}
     settings = training.TrainSettings.from_dict(entry)
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 import math
 
 import pytest
+import torch
 
 from minerva_vertex import schedules
 
@@ -48,3 +49,26 @@ def test_unknown_schedules_are_refused():
         schedules.reversal_lambda(0.1, "linear")
     with pytest.raises(ValueError, match="learning-rate schedule"):
         schedules.learning_rate("step", 1.0, 0, 10)
+
+
+def test_cosine_warms_up_linearly_then_decays_to_zero():
+    assert schedules.learning_rate("cosine", 0.01, 0, 1000, warmup=0.1) == 0.0
+    assert schedules.learning_rate("cosine", 0.01, 50, 1000, warmup=0.1) == pytest.approx(0.005)
+    assert schedules.learning_rate("cosine", 0.01, 100, 1000, warmup=0.1) == pytest.approx(0.01)
+    assert schedules.learning_rate("cosine", 0.01, 550, 1000, warmup=0.1) == pytest.approx(0.005)
+    assert schedules.learning_rate("cosine", 0.01, 1000, 1000, warmup=0.1) == pytest.approx(0.0, abs=1e-15)
+    assert schedules.learning_rate("cosine", 0.01, 500, 1000) == pytest.approx(0.005)  # no warm-up
+
+
+def test_onecycle_follows_pytorchs_one_cycle_policy():
+    total, warmup, base = 1000, 0.3, 0.004
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=base)
+    reference = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=base, total_steps=total, pct_start=warmup)
+    for step in range(total):
+        ours = schedules.learning_rate("onecycle", base, step, total, warmup=warmup)
+        # PyTorch ends each phase one step earlier (step 299 and 999 reach the extremes).
+        assert ours == pytest.approx(reference.get_last_lr()[0], rel=0.02, abs=base * 0.01), step
+        optimizer.step()
+        reference.step()
+    assert schedules.learning_rate("onecycle", base, 0, total, warmup=warmup) == pytest.approx(base / 25)
+    assert schedules.learning_rate("onecycle", base, 300, total, warmup=warmup) == pytest.approx(base)

@@ -336,6 +336,52 @@ def test_unknown_or_invalid_settings_are_refused_naming_the_key():
 def test_train_params_hold_what_changes_the_weights_and_no_resource():
     config = {"training": settings_module.section("training", {})}
     params = settings_module.result_part(config, "training")
-    assert {"memory_limit_mb", "chunk_events", "device", "channels_last", "compile"} == set(params)
+    assert {"memory_limit_mb", "chunk_events", "device", "channels_last", "precision", "compile"} == set(params)
     options = training.RunOptions.from_section(config["training"])
     assert options.result_options() == params  # the fingerprint sees the same options
+
+
+KILLED_MID_EPOCH = textwrap.dedent(
+    """
+    import json, os, signal, sys
+    import torch
+    from minerva_vertex import training
+    args = json.loads(sys.argv[1])
+    torch.set_num_threads(args["threads"])
+
+    def die(steps, model):  # killed mid-epoch, after the checkpoint of step 3
+        if steps == args["kill_after"]:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    options = training.RunOptions.from_section({"progress": False, "checkpoint_minutes": 0})
+    training.train(
+        training.TrainSettings(**args["settings"]), args["source"], args["target"],
+        checkpoint_dir=args["checkpoint_dir"], options=options, on_step=die,
+    )
+    """
+)
+
+
+def test_a_job_killed_mid_epoch_resumes_there_and_ends_with_the_uninterrupted_weights(samples, tmp_path):
+    import json
+
+    source, target = samples
+    s = settings("dann", epochs=1, batch_size=2)  # one epoch: only the mid-epoch checkpoint can be resumed
+    checkpoint_dir = tmp_path / "killed"
+    args = dict(settings=asdict(s), source=source, target=target, checkpoint_dir=str(checkpoint_dir), kill_after=4)
+    args["threads"] = torch.get_num_threads()
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    proc = subprocess.run([sys.executable, "-c", KILLED_MID_EPOCH, json.dumps(args)], env=env, capture_output=True)
+    assert proc.returncode == -9, proc.stderr.decode()[-2000:]
+    state = torch.load(checkpoint_dir / training.CHECKPOINT_NAME, weights_only=True)
+    assert state["epoch"] == 0 and state["partial"]["steps"] == 3  # step 4's checkpoint never came
+
+    steps_seen = []
+    options = training.RunOptions.from_section({"progress": False, "checkpoint_minutes": 0})
+    resumed = training.train(s, source, target, checkpoint_dir=checkpoint_dir, options=options, on_step=lambda n, m: steps_seen.append(n))
+    assert steps_seen[0] == 4  # steps 1-3 are not trained again
+    straight = training.train(s, source, target, checkpoint_dir=tmp_path / "straight", options=FAST)
+    assert same_weights(resumed.model, straight.model)
+    a, b = resumed.metrics[0], straight.metrics[0]
+    assert a["train_label_loss"] == pytest.approx(b["train_label_loss"], rel=1e-6)
+    assert a["train_domain_accuracy"] == b["train_domain_accuracy"] and a["val_label_loss"] == b["val_label_loss"]

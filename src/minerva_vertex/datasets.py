@@ -1,7 +1,8 @@
 """Events of one split of a sample's HDF5 image files, as batches for training.
 
 The files follow the image contract (:mod:`minerva_vertex.image_contract`). Labels are read only when asked for
-(``labels=True``): a target domain's labels are never opened during training.
+(``labels=True`` for segments, ``"planecodes"`` for plane codes): a target domain's labels are
+never opened during training.
 
 Two ways to feed batches, chosen by size:
 
@@ -29,14 +30,23 @@ import hdf5plugin  # noqa: F401  (registers the compression filters the image fi
 import numpy as np
 import torch
 
-from minerva_vertex.image_contract import N_STRIPS, SPLIT_CODES, VIEW_DATASETS, VIEW_WIDTHS, ImageFileError, bytes_per_event, check_file
+from minerva_vertex.image_contract import (
+    N_STRIPS,
+    SPLIT_CODES,
+    VIEW_DATASETS,
+    VIEW_WIDTHS,
+    ImageFileError,
+    bytes_per_event,
+    check_file,
+    label_dataset,
+)
 
 READ_BLOCK = 2048  # rows read at once when loading into memory
 
 
 @dataclass(frozen=True)
 class Batch:
-    """One batch: the three views (B, C, 127, W) and segment labels (None when unlabelled)."""
+    """One batch: the three views (B, C, 127, W) and labels (None when unlabelled)."""
 
     x: torch.Tensor
     u: torch.Tensor
@@ -59,7 +69,7 @@ class FileSelection:
 
 
 def select_events(
-    paths: Sequence[str | Path], split: str, channels: int = 1, labels: bool = False, max_events: int | None = None
+    paths: Sequence[str | Path], split: str, channels: int = 1, labels: bool | str = False, max_events: int | None = None
 ) -> list[FileSelection]:
     """Rows of ``split`` in each file; with ``max_events``, the first rows of each file in
     proportion to its share, so every file is represented."""
@@ -83,23 +93,24 @@ def n_selected(selection: Sequence[FileSelection]) -> int:
     return sum(len(s.rows) for s in selection)
 
 
-def _read_rows(h5: h5py.File, start: int, stop: int, keep: np.ndarray, channels: int, labels: bool):
+def _read_rows(h5: h5py.File, start: int, stop: int, keep: np.ndarray, channels: int, labels: bool | str):
     """Views (and labels) of rows start..stop-1 of an open file, keeping the rows in ``keep``
     (positions relative to start). One contiguous read per dataset."""
     views = [np.ascontiguousarray(h5[name][start:stop, :channels][keep]) for name in VIEW_DATASETS]
-    y = h5["segments"][start:stop][keep].astype(np.int64) if labels else None
+    name = label_dataset(labels)
+    y = h5[name][start:stop][keep].astype(np.int64) if name else None
     return views, y
 
 
 def read_selection(
-    selection: Sequence[FileSelection], channels: int, labels: bool, progress: bool = False
+    selection: Sequence[FileSelection], channels: int, labels: bool | str, progress: bool = False
 ) -> tuple[list[torch.Tensor], torch.Tensor | None]:
     """All selected events as tensors: ([x, u, v], labels or None)."""
     from tqdm.auto import tqdm
 
     n = n_selected(selection)
     views = [torch.empty((n, channels, N_STRIPS, w), dtype=torch.float32) for w in VIEW_WIDTHS]
-    y = torch.empty(n, dtype=torch.int64) if labels else None
+    y = torch.empty(n, dtype=torch.int64) if label_dataset(labels) else None
     filled = 0
     bar = tqdm(total=n, desc="reading images", unit="ev", disable=not progress, leave=False)
     for sel in selection:
@@ -115,7 +126,7 @@ def read_selection(
                 k = len(rows)
                 for target, values in zip(views, block):
                     target[filled : filled + k] = torch.from_numpy(values)
-                if labels:
+                if y is not None:
                     y[filled : filled + k] = torch.from_numpy(block_y)
                 filled += k
                 bar.update(k)
@@ -197,7 +208,7 @@ class ChunkedBatches:
         self,
         selection: Sequence[FileSelection],
         channels: int,
-        labels: bool,
+        labels: bool | str,
         batch_size: int,
         chunk_events: int,
         device: torch.device | str = "cpu",
@@ -277,7 +288,8 @@ def load_batches(
     progress: bool = False,
 ) -> InMemoryBatches | ChunkedBatches:
     """Batches of one split of a sample: in memory when they fit ``memory_limit_mb``,
-    else read chunk by chunk. Labels are read only with ``labels=True``."""
+    else read chunk by chunk. Labels are read only when asked for: ``labels`` True or 'segments' reads the
+    segments, 'planecodes' the plane codes, False none."""
     selection = select_events(paths, split, channels, labels, max_events)
     n = n_selected(selection)
     if n == 0:

@@ -16,11 +16,47 @@ def choose_device(requested: str = "auto") -> torch.device:
     return torch.device(requested)
 
 
-def autocast_for(device: torch.device):
-    """bf16 autocast on CUDA; plain fp32 on CPU (exact and deterministic)."""
+PRECISIONS = ("auto", "fp32", "bf16")
+# CPU flags of native bf16 arithmetic (Linux /proc/cpuinfo names): AVX512-BF16 (Cooper Lake,
+# Zen 4 and later) and AMX (Sapphire Rapids and later). Without them oneDNN emulates bf16,
+# which is slower than fp32.
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> set[str]:
+    """The CPU's feature flags (empty where /proc/cpuinfo is not there)."""
+    try:
+        with open(cpuinfo) as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def has_native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes in bf16 natively (faster than fp32)."""
     if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return torch.autocast("cpu", enabled=False)
+        return torch.cuda.is_bf16_supported()
+    return bool(cpu_flags() & set(BF16_CPU_FLAGS))
+
+
+def resolve_precision(requested: str, device: torch.device) -> str:
+    """'bf16' or 'fp32': ``auto`` takes bf16 where the device has it natively."""
+    if requested not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got '{requested}'")
+    if requested == "auto":
+        return "bf16" if has_native_bf16(device) else "fp32"
+    return requested
+
+
+def autocast_for(device: torch.device, precision: str | None = None):
+    """bf16 autocast for ``precision`` 'bf16', none for 'fp32'; by default bf16 on CUDA and
+    fp32 on CPU (exact and deterministic)."""
+    if precision is None:
+        precision = "bf16" if device.type == "cuda" else "fp32"
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 def data_device(device: torch.device, n_bytes: int) -> torch.device:

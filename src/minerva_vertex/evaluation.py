@@ -42,22 +42,28 @@ def align(reference_ids: np.ndarray, ids: np.ndarray, what: str) -> np.ndarray:
 
 
 def evaluate_finder(
-    events: Mapping, ids, segments, what: str, vertices: Mapping | None = None, vertices_path=None
+    events: Mapping, ids, segments, what: str, vertices: Mapping | None = None, vertices_path=None, planecodes=None
 ) -> dict:
     """Metrics of one finder's segments (``ids``, ``segments``) on a sample's test events.
 
     The one join of every finder to the truth: by event id, against the test split read
     from the image files (:func:`image_contract.read_test_events`, which checks the ids
     unique). ``vertices``: the track-based vertices (read from ``vertices_path``), whose
-    (x, y) assign shared targets.
+    (x, y) assign shared targets. ``planecodes``: a plane-code network's predicted codes,
+    which add ``targets_by_planecode`` (passive targets selected by their own code).
     """
     reference = events["eventids"]
-    predicted = np.asarray(segments)[align(reference, np.asarray(ids), what)]
+    order = align(reference, np.asarray(ids), what)
+    predicted = np.asarray(segments)[order]
     reco_xy = None
     if vertices is not None:
         index = align(reference, vertices["eventids"], str(vertices_path))
         reco_xy = (vertices["vtx_x"][index], vertices["vtx_y"][index])
-    return metrics.evaluate(predicted, image_contract.truth_of(events), reco_xy)
+    truth = image_contract.truth_of(events)
+    result = metrics.evaluate(predicted, truth, reco_xy)
+    if planecodes is not None and truth is not None:
+        result["targets_by_planecode"] = metrics.target_metrics(predicted, truth, reco_xy, np.asarray(planecodes)[order])
+    return result
 
 
 def tracking_evaluation(tracking_path, image_paths: Sequence, sample: str) -> dict:
@@ -73,10 +79,14 @@ def model_evaluation(
 ) -> dict:
     """Metrics of a network on a sample; the tracked (x, y) split shared targets."""
     events = image_contract.read_test_events(image_paths)
-    scores = scoring.read_scores(score_paths)
+    planecodes = scoring.has_planecodes(score_paths)
+    scores = scoring.read_scores(score_paths, planecodes=planecodes)
     vertices = tracking_files.read_vertices(tracking_path) if tracking_path is not None else None
     what = f"scores of {model} on {sample}"
-    result = {"finder": model, "kind": kind, "sample": sample, **evaluate_finder(events, scores["eventids"], scores["predicted"], what, vertices, tracking_path)}
+    found = evaluate_finder(
+        events, scores["eventids"], scores["predicted"], what, vertices, tracking_path, scores.get("predicted_planecode")
+    )
+    result = {"finder": model, "kind": kind, "sample": sample, **found}
     if result["has_truth"] and tracking_metrics is not None and "targets" in tracking_metrics:
         result["purity_ratio_to_tracking"] = metrics.purity_ratios(result["targets"], tracking_metrics["targets"])
     return result

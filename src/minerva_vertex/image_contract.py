@@ -63,7 +63,23 @@ def bytes_per_event(channels: int) -> int:
     return 4 * channels * N_STRIPS * sum(VIEW_WIDTHS)
 
 
-def check_file(h5: h5py.File, path, channels: int = 1, labels: bool = False) -> int:
+# What a network can learn: the segment (11 classes) or the finer plane code (every plane of
+# the image window and every passive target, geometry.N_PLANECODES classes).
+LABEL_DATASETS = ("segments", "planecodes")
+
+
+def label_dataset(labels: bool | str) -> str | None:
+    """The dataset a reader's ``labels`` asks for: None for False, 'segments' for True."""
+    if labels is False or labels is None:
+        return None
+    if labels is True:
+        return "segments"
+    if labels not in LABEL_DATASETS:
+        raise ValueError(f"labels must be one of {', '.join(LABEL_DATASETS)} (or True/False), got '{labels}'")
+    return labels
+
+
+def check_file(h5: h5py.File, path, channels: int = 1, labels: bool | str = False) -> int:
     """Number of events of an open image file; raises naming the file and dataset at fault."""
     for name in VIEW_DATASETS + ("eventids", "split"):
         if name not in h5:
@@ -77,11 +93,12 @@ def check_file(h5: h5py.File, path, channels: int = 1, labels: bool = False) -> 
             raise ImageFileError(f"{path}: dataset '{name}' has shape {shape}, expected ({n}, C, {N_STRIPS}, {width})")
         if shape[1] < channels:
             raise ImageFileError(f"{path}: dataset '{name}' has {shape[1]} channel(s), the model asks for {channels}")
-    if labels:
-        if "segments" not in h5:
-            raise ImageFileError(f"{path}: dataset 'segments' missing: the file has no truth, so it cannot train a model's labels")
-        if h5["segments"].shape != (n,):
-            raise ImageFileError(f"{path}: dataset 'segments' has shape {h5['segments'].shape}, expected ({n},)")
+    name = label_dataset(labels)
+    if name is not None:
+        if name not in h5:
+            raise ImageFileError(f"{path}: dataset '{name}' missing: the file has no truth, so it cannot train a model's labels")
+        if h5[name].shape != (n,):
+            raise ImageFileError(f"{path}: dataset '{name}' has shape {h5[name].shape}, expected ({n},)")
     return n
 
 

@@ -147,6 +147,16 @@ def _volume_segment(index: int) -> int:
     return int(geo.segment_of_z(0.5 * (volume.z_min + volume.z_max)))
 
 
+def _volume_planecode(index: int) -> int:
+    volume = geo.PASSIVE_VOLUMES[index]
+    return int(geo.planecode_of_z(0.5 * (volume.z_min + volume.z_max)))
+
+
+# How a finder's answer places an event in a passive volume: by segment (every finder), or
+# by plane code (plane-code networks: the target's own code, not the planes around it).
+VOLUME_LABEL = {"segment": _volume_segment, "planecode": _volume_planecode}
+
+
 def _build_selections() -> dict[str, Selection]:
     selections: dict[str, Selection] = {}
     volumes = list(enumerate(geo.PASSIVE_VOLUMES))
@@ -185,14 +195,16 @@ def true_signal(selection: Selection, truth: Mapping[str, np.ndarray]) -> np.nda
     return signal
 
 
-def selected(selection: Selection, reco_segment, reco_x=None, reco_y=None) -> np.ndarray:
-    """Events the vertex finder puts in the selection (segment, and region where split)."""
+def selected(selection: Selection, reco_segment, reco_x=None, reco_y=None, by: str = "segment") -> np.ndarray:
+    """Events the vertex finder puts in the selection (segment or plane code ``by``, and
+    region where split). Scintillator selections go by segment: ``reco_segment`` is then a
+    segment whatever ``by``."""
     reco_segment = np.asarray(reco_segment, dtype=np.int64)
     if not selection.volumes:
         return np.isin(reco_segment, SCINTILLATOR_SEGMENTS)
     chosen = np.zeros(len(reco_segment), dtype=bool)
     for i in selection.volumes:
-        in_segment = reco_segment == _volume_segment(i)
+        in_segment = reco_segment == VOLUME_LABEL[by](i)
         if selection.by_region and geo.PASSIVE_VOLUMES[i].region != "all":
             # NaN positions compare False: no tracked (x, y), not selected in a split target.
             in_segment &= geo.in_region(geo.PASSIVE_VOLUMES[i].region, reco_x, reco_y)
@@ -206,11 +218,13 @@ def selection_metrics(signal, chosen) -> dict:
     return {"efficiency": ratio(both, int(signal.sum())), "purity": ratio(both, int(chosen.sum()))}
 
 
-def target_metrics(reco_segment, truth: Mapping[str, np.ndarray], reco_xy=None) -> dict:
+def target_metrics(reco_segment, truth: Mapping[str, np.ndarray], reco_xy=None, reco_planecode=None) -> dict:
     """Efficiency and purity of every selection in :data:`SELECTIONS`.
 
     ``reco_xy``: reconstructed (x, y) in mm per event (NaN where unknown); None uses the
-    true (x, y) and marks the result ``transverse_position: "true"``.
+    true (x, y) and marks the result ``transverse_position: "true"``. ``reco_planecode``:
+    passive volumes are selected by plane code instead of segment (scintillator still by
+    segment).
     """
     if reco_xy is None:
         reco_x, reco_y, source = truth["mc_vtx_x"], truth["mc_vtx_y"], "true"
@@ -219,7 +233,11 @@ def target_metrics(reco_segment, truth: Mapping[str, np.ndarray], reco_xy=None) 
         source = "reconstructed"
     out = {"transverse_position": source, "selections": {}}
     for name, selection in SELECTIONS.items():
-        result = selection_metrics(true_signal(selection, truth), selected(selection, reco_segment, reco_x, reco_y))
+        if reco_planecode is not None and selection.volumes:
+            chosen = selected(selection, reco_planecode, reco_x, reco_y, by="planecode")
+        else:
+            chosen = selected(selection, reco_segment, reco_x, reco_y)
+        result = selection_metrics(true_signal(selection, truth), chosen)
         out["selections"][name] = {"label": selection_label(name), "material": selection.material, **result}
     return out
 

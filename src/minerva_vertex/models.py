@@ -21,9 +21,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from minerva_vertex import geometry
+
 N_STRIPS = 127  # image height, strips per plane (MINERVA.md)
 VIEW_WIDTHS = {"x": 50, "u": 25, "v": 25}  # image width, planes per view (MINERVA.md)
-N_SEGMENTS = 11  # z-segments 0-10 (MINERvA's getSegmentForZPosition)
+N_SEGMENTS = geometry.N_SEGMENTS  # z-segments 0-10 (MINERvA's getSegmentForZPosition)
+# What the label predictor learns: the segment, or the finer plane code (MINERvA's later
+# labels), whose probabilities are summed per segment for every segment metric.
+N_CLASSES = {"segments": N_SEGMENTS, "planecodes": geometry.N_PLANECODES}
 
 # Slide 8: (outputs, kernel) of the four convolution units of a tower.
 CONV_UNITS = ((12, (8, 3)), (20, (7, 3)), (28, (7, 3)), (36, (7, 3)))
@@ -102,11 +107,14 @@ class VertexCNN(nn.Module):
 
     kind = "cnn"
 
-    def __init__(self, channels: int = 1, dropout: float = 0.5):
+    def __init__(self, channels: int = 1, dropout: float = 0.5, labels: str = "segments"):
         super().__init__()
-        self.channels = channels
+        if labels not in N_CLASSES:
+            raise ValueError(f"unknown labels '{labels}' (known: {', '.join(N_CLASSES)})")
+        self.channels, self.labels = channels, labels
         self.extractor = FeatureExtractor(channels, dropout)
-        self.predictor = LabelPredictor(self.extractor.n_features, dropout)
+        self.predictor = LabelPredictor(self.extractor.n_features, dropout, N_CLASSES[labels])
+        self.register_buffer("segment_of_class", _segment_of_class(labels), persistent=False)
 
     def features(self, x: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         return self.extractor(x, u, v)
@@ -116,6 +124,21 @@ class VertexCNN(nn.Module):
 
     def forward(self, x: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         return self.classify(self.features(x, u, v))
+
+    def segment_probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """(B, 11) segment probabilities of the label logits: the softmax, summed per
+        segment over the plane codes of a plane-code network."""
+        probabilities = torch.softmax(logits.float(), dim=1)
+        if self.labels == "segments":
+            return probabilities
+        out = probabilities.new_zeros(probabilities.shape[0], N_SEGMENTS)
+        return out.index_add_(1, self.segment_of_class, probabilities)
+
+
+def _segment_of_class(labels: str) -> torch.Tensor:
+    if labels == "planecodes":
+        return torch.as_tensor(geometry.SEGMENT_OF_PLANECODE, dtype=torch.long)
+    return torch.arange(N_SEGMENTS)
 
 
 class _ReverseGradient(torch.autograd.Function):
@@ -177,8 +200,8 @@ class VertexDANN(VertexCNN):
 
     kind = "dann"
 
-    def __init__(self, channels: int = 1, dropout: float = 0.5):
-        super().__init__(channels, dropout)
+    def __init__(self, channels: int = 1, dropout: float = 0.5, labels: str = "segments"):
+        super().__init__(channels, dropout, labels)
         self.domain_classifier = DomainClassifier(self.extractor.n_features, dropout)
 
     def domain_logit(self, features: torch.Tensor, lambda_: float) -> torch.Tensor:
@@ -189,13 +212,13 @@ class VertexDANN(VertexCNN):
 MODEL_CLASSES = {"cnn": VertexCNN, "dann": VertexDANN}
 
 
-def build_model(kind: str, channels: int = 1, dropout: float = 0.5) -> VertexCNN:
-    """A fresh network of ``kind`` 'cnn' or 'dann'."""
+def build_model(kind: str, channels: int = 1, dropout: float = 0.5, labels: str = "segments") -> VertexCNN:
+    """A fresh network of ``kind`` 'cnn' or 'dann' learning ``labels`` (segments or planecodes)."""
     try:
         cls = MODEL_CLASSES[kind]
     except KeyError:
         raise ValueError(f"unknown model kind '{kind}' (known: {', '.join(MODEL_CLASSES)})") from None
-    return cls(channels=channels, dropout=dropout)
+    return cls(channels=channels, dropout=dropout, labels=labels)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -54,11 +54,12 @@ def track_vertices_summary(results, sample=SAMPLE) -> str:
 
 # --- training and scoring ----------------------------------------------------------------
 def model_file(results, name: str, model=MODEL) -> str:
-    """One of a trained model's files: weights.pt, config.yaml, metrics.csv, training_curve.png."""
+    """One of a trained model's files: weights.pt, config.yaml, metrics.csv, training_curve.png,
+    model.onnx."""
     return f"{results}/models/{model}/{name}"
 
 
-MODEL_FILES = ("weights.pt", "config.yaml", "metrics.csv", "training_curve.png")
+MODEL_FILES = ("weights.pt", "config.yaml", "metrics.csv", "training_curve.png", "model.onnx")
 
 
 def checkpoints(results, model=MODEL) -> str:

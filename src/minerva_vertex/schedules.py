@@ -7,7 +7,13 @@
   - ``inv``: Caffe's policy used by MINERvA's DANN, base * (1 + gamma * step)^(-power),
     gamma = 1e-4, power = 0.75 (MINERVA.md, "MINERvA's Caffe setup");
   - ``ganin``: mu_p = base / (1 + alpha p)^beta, alpha = 10, beta = 0.75 (Ganin et al.,
-    with base 0.01 in the paper).
+    with base 0.01 in the paper);
+  - ``cosine``: a linear warm-up from 0 over the first ``warmup`` fraction of the steps, then
+    half a cosine from the base rate down to 0 (Loshchilov & Hutter 2017, SGDR, without
+    restarts; the warm-up of Goyal et al. 2017);
+  - ``onecycle``: Smith's one-cycle policy as torch.optim.lr_scheduler.OneCycleLR draws it
+    (cosine annealing): from base / 25 up to the base over the ``warmup`` fraction, then down
+    to base / 25 / 1e4 (Smith & Topin 2018, arXiv:1708.07120).
 """
 
 from __future__ import annotations
@@ -20,7 +26,10 @@ CAFFE_INV_POWER = 0.75
 GANIN_LR_ALPHA = 10.0  # Ganin et al. 2016, sec. 5.2.2
 GANIN_LR_BETA = 0.75
 
-LR_SCHEDULES = ("constant", "inv", "ganin")
+ONECYCLE_DIV_FACTOR = 25.0  # OneCycleLR's defaults: initial = base / 25,
+ONECYCLE_FINAL_DIV_FACTOR = 1e4  # final = initial / 1e4
+
+LR_SCHEDULES = ("constant", "inv", "ganin", "cosine", "onecycle")
 LAMBDA_SCHEDULES = ("ganin", "constant")
 
 
@@ -55,6 +64,26 @@ def ganin_learning_rate(base: float, p: float, alpha: float = GANIN_LR_ALPHA, be
     return base / (1.0 + alpha * p) ** beta
 
 
+def _cosine_between(start: float, end: float, fraction: float) -> float:
+    """From ``start`` (fraction 0) to ``end`` (fraction 1) along half a cosine."""
+    return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * fraction))
+
+
+def cosine_learning_rate(base: float, p: float, warmup: float) -> float:
+    """Linear warm-up over the first ``warmup`` of training, then cosine decay to 0."""
+    if p < warmup:
+        return base * p / warmup
+    return _cosine_between(base, 0.0, (p - warmup) / (1.0 - warmup) if warmup < 1 else 1.0)
+
+
+def onecycle_learning_rate(base: float, p: float, warmup: float) -> float:
+    """One-cycle: cosine up from base / 25 over ``warmup``, cosine down to base / 25 / 1e4."""
+    initial = base / ONECYCLE_DIV_FACTOR
+    if p < warmup:
+        return _cosine_between(initial, base, p / warmup)
+    return _cosine_between(base, initial / ONECYCLE_FINAL_DIV_FACTOR, (p - warmup) / (1.0 - warmup) if warmup < 1 else 1.0)
+
+
 def learning_rate(
     schedule: str,
     base: float,
@@ -64,6 +93,7 @@ def learning_rate(
     inv_gamma: float = CAFFE_INV_GAMMA,
     power: float = CAFFE_INV_POWER,
     alpha: float = GANIN_LR_ALPHA,
+    warmup: float = 0.0,
 ) -> float:
     """The learning rate of ``schedule`` at ``step`` of ``total_steps``."""
     if schedule == "constant":
@@ -72,4 +102,8 @@ def learning_rate(
         return inv_learning_rate(base, step, inv_gamma, power)
     if schedule == "ganin":
         return ganin_learning_rate(base, progress(step, total_steps), alpha, power)
+    if schedule == "cosine":
+        return cosine_learning_rate(base, progress(step, total_steps), warmup)
+    if schedule == "onecycle":
+        return onecycle_learning_rate(base, progress(step, total_steps), warmup)
     raise ValueError(f"unknown learning-rate schedule '{schedule}' (known: {', '.join(LR_SCHEDULES)})")

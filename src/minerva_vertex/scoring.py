@@ -5,8 +5,9 @@ the network in batches of ``batch_size`` events, so memory stays bounded whateve
 file's size; output datasets grow as batches arrive. The score file holds, for the N test
 events in file order:
 
-- ``eventids`` uint64 (N,), ``probabilities`` float32 (N, 11) (softmax of the logits),
-  ``predicted`` uint8 (N,) (the most probable segment);
+- ``eventids`` uint64 (N,), ``probabilities`` float32 (N, 11) (softmax of the logits;
+  for a plane-code network, summed per segment), ``predicted`` uint8 (N,) (the most probable
+  segment); a plane-code network adds ``predicted_planecode`` uint16 (N,);
 - ``features`` float16 (N, F): the concatenated tower outputs (the features the DANN's
   domain classifier sees), kept for the domain-separability measure of the bias metrics;
 - attributes ``model``, ``sample``, ``source_file``, ``n_features``.
@@ -59,6 +60,7 @@ def score_file(model: models.VertexCNN, image_path, output_path, *, batch_size: 
             out.attrs.update(
                 model=model_name,
                 model_kind=model.kind,
+                labels=model.labels,
                 sample=str(images.attrs.get("sample", "")),
                 source_file=image_path.name,
                 n_features=model.extractor.n_features,
@@ -75,6 +77,8 @@ def _score_into(model, images: h5py.File, out: h5py.File, image_path: Path, batc
         "predicted": ((), np.uint8),
         "features": ((model.extractor.n_features,), np.float16),
     }
+    if model.labels == "planecodes":
+        columns["predicted_planecode"] = ((), np.uint16)
     for name, (shape, dtype) in columns.items():
         out.create_dataset(name, shape=(0, *shape), maxshape=(None, *shape), dtype=dtype, chunks=(max(1, min(batch_size, 4096)), *shape))
     split = images["split"][:]
@@ -84,19 +88,29 @@ def _score_into(model, images: h5py.File, out: h5py.File, image_path: Path, batc
             views = [torch.from_numpy(images[name][start:stop][keep]).to(device) for name in VIEW_DATASETS]
             with torch.no_grad():
                 features = model.features(*views)
-                probabilities = torch.softmax(model.classify(features), dim=1).float().cpu().numpy()
+                logits = model.classify(features)
+                probabilities = model.segment_probabilities(logits).cpu().numpy()
             _append(out["eventids"], images["eventids"][start:stop][keep])
             _append(out["probabilities"], probabilities)
             _append(out["predicted"], probabilities.argmax(axis=1).astype(np.uint8))
             _append(out["features"], features.float().cpu().numpy().astype(np.float16))
+            if "predicted_planecode" in out:
+                _append(out["predicted_planecode"], logits.argmax(1).cpu().numpy().astype(np.uint16))
             n_scored += len(keep)
             bar.update(len(keep))
     return n_scored
 
 
-def read_scores(paths, *, features: bool = False) -> dict[str, np.ndarray]:
+def has_planecodes(paths) -> bool:
+    """Whether score files come from a plane-code network (they carry its plane codes)."""
+    with h5py.File(paths[0], "r") as h5:
+        return "predicted_planecode" in h5
+
+
+def read_scores(paths, *, features: bool = False, planecodes: bool = False) -> dict[str, np.ndarray]:
     """Concatenate score files (parts of a sample, in order)."""
     names = ["eventids", "probabilities", "predicted"] + (["features"] if features else [])
+    names += ["predicted_planecode"] if planecodes else []
     pieces: dict[str, list] = {name: [] for name in names}
     for path in paths:
         with h5py.File(path, "r") as h5:

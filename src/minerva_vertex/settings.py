@@ -93,7 +93,7 @@ def entry(name: str, key: str, values: Mapping | None) -> dict:
 RUN_ONLY = {
     "images": ("chunk_events",),
     "tracking": ("chunk_events",),
-    "training": ("threads", "gpu", "mem_mb", "runtime", "progress"),
+    "training": ("threads", "gpu", "mem_mb", "runtime", "checkpoint_minutes", "progress"),
 }
 
 

@@ -61,6 +61,12 @@ def training_inputs(wildcards):
     }
 
 
+def training_source_images(wildcards):
+    """Image files of the model's training sample (its validation events check the ONNX export)."""
+    sample = wc.training_samples(config, wildcards.model)["source"]
+    return per_part(paths.images, sample)
+
+
 def bias_scores(wildcards):
     """Score files of every model on the bias source and target samples, named by model."""
     return {

@@ -1,8 +1,11 @@
-"""Training of the configured networks (CNN and DANN), resumable from per-epoch checkpoints."""
+"""Training of the configured networks (CNN and DANN), resumable from per-epoch checkpoints,
+and their ONNX export."""
 
 
+# Seconds of work each: not worth a cluster job's queueing.
 localrules:
     plot_training_curve,
+    export_onnx,
 
 
 rule train:
@@ -34,6 +37,31 @@ rule train:
         checkpoint_dir=lambda wildcards: paths.checkpoints(RESULTS, wildcards.model),
     script:
         "../../scripts/train.py"
+
+
+rule export_onnx:
+    """ONNX file of one trained network, checked against PyTorch on its validation events."""
+    input:
+        weights=paths.model_file(RESULTS, "weights.pt"),
+        images=training_source_images,
+    output:
+        paths.model_file(RESULTS, "model.onnx"),
+    log:
+        paths.log(RESULTS, "export_onnx", "{model}"),
+    benchmark:
+        paths.benchmark(RESULTS, "export_onnx", "{model}")
+    conda:
+        PIPELINE_ENV
+    threads: 2
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        # The first validation events of the training sample; onnxruntime must match PyTorch on them.
+        check_events=64,
+        atol=1e-4,
+    script:
+        "../../scripts/export_onnx.py"
 
 
 rule plot_training_curve:

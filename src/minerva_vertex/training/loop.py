@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from minerva_vertex import datasets, image_contract, metrics, schedules
-from minerva_vertex.devices import autocast_for, choose_device, data_device
+from minerva_vertex.devices import autocast_for, choose_device, data_device, resolve_precision
 from minerva_vertex.models import VertexCNN, VertexDANN, build_model
 
 from . import checkpoints
@@ -47,14 +48,31 @@ def validation_auc(scores: torch.Tensor, is_target: torch.Tensor) -> float:
     return metrics.rank_auc(scores.double().numpy(), labels)
 
 
+@dataclass(frozen=True)
+class Compute:
+    """Where and how the arithmetic runs: device, memory format, precision."""
+
+    device: torch.device
+    channels_last: bool = False
+    precision: str = "fp32"  # fp32 | bf16, resolved
+
+    @classmethod
+    def for_options(cls, options: RunOptions) -> "Compute":
+        device = choose_device(options.device)
+        return cls(device, options.channels_last and device.type == "cpu", resolve_precision(options.precision, device))
+
+    def autocast(self):
+        return autocast_for(self.device, self.precision)
+
+
 @torch.no_grad()
-def predict_logits(model: VertexCNN, batches, device: torch.device, domain: bool = False) -> tuple[torch.Tensor, ...]:
+def predict_logits(model: VertexCNN, batches, compute: Compute, domain: bool = False) -> tuple[torch.Tensor, ...]:
     """Segment logits (and domain logits with ``domain``) of every event, in order, on CPU."""
     model.eval()
     logits, domain_logits, labels = [], [], []
     for batch in batches.epoch(shuffle=False):
-        x, u, v = (t.to(device, non_blocking=True) for t in batch.views())
-        with autocast_for(device):
+        x, u, v = _to(batch, compute)[0]
+        with compute.autocast():
             feats = model.features(x, u, v)
             logits.append(model.classify(feats).float().cpu())
             if domain:
@@ -67,10 +85,10 @@ def predict_logits(model: VertexCNN, batches, device: torch.device, domain: bool
     return out
 
 
-def validate(model: VertexCNN, source_val, target_val, device: torch.device) -> dict:
+def validate(model: VertexCNN, source_val, target_val, compute: Compute) -> dict:
     """Source-validation loss and accuracy; for a DANN, domain accuracy and AUC."""
     is_dann = isinstance(model, VertexDANN) and target_val is not None
-    src = predict_logits(model, source_val, device, domain=is_dann)
+    src = predict_logits(model, source_val, compute, domain=is_dann)
     logits, labels = src[0], src[1]
     out = {
         "val_label_loss": float(F.cross_entropy(logits, labels)),
@@ -80,7 +98,7 @@ def validate(model: VertexCNN, source_val, target_val, device: torch.device) -> 
     }
     if is_dann:
         # The target's validation events are read without labels: only the domain matters.
-        target_domain_logits = predict_logits(model, target_val, device, domain=True)[2]
+        target_domain_logits = predict_logits(model, target_val, compute, domain=True)[2]
         scores = torch.cat([src[2], target_domain_logits])
         is_target = torch.cat([torch.zeros(len(src[2])), torch.ones(len(target_domain_logits))])
         out["val_domain_accuracy"] = float(((scores > 0).float() == is_target).float().mean())
@@ -97,7 +115,8 @@ def make_optimizer(model: torch.nn.Module, s: TrainSettings) -> torch.optim.Opti
 
 def learning_rate_at(s: TrainSettings, step: int, total_steps: int) -> float:
     return schedules.learning_rate(
-        s.lr_schedule, s.learning_rate, step, total_steps, inv_gamma=s.lr_inv_gamma, power=s.lr_power, alpha=s.lr_ganin_alpha
+        s.lr_schedule, s.learning_rate, step, total_steps, inv_gamma=s.lr_inv_gamma, power=s.lr_power, alpha=s.lr_ganin_alpha,
+        warmup=s.lr_warmup_fraction,
     )
 
 
@@ -119,11 +138,11 @@ def _cycle(batches, seed: int, epoch: int):
         rounds += 1
 
 
-def _to(batch: datasets.Batch, device: torch.device, channels_last: bool):
-    views = [t.to(device, non_blocking=True) for t in batch.views()]
-    if channels_last:
+def _to(batch: datasets.Batch, compute: Compute):
+    views = [t.to(compute.device, non_blocking=True) for t in batch.views()]
+    if compute.channels_last:
         views = [t.contiguous(memory_format=torch.channels_last) for t in views]
-    labels = None if batch.labels is None else batch.labels.to(device, non_blocking=True)
+    labels = None if batch.labels is None else batch.labels.to(compute.device, non_blocking=True)
     return views, labels
 
 
@@ -138,19 +157,20 @@ class StepLosses:
     domain_correct: torch.Tensor | None = None
 
 
-def cnn_loss(model, s: TrainSettings, source, target, lambda_, device, channels_last) -> StepLosses:
+def cnn_loss(model, s: TrainSettings, source, target, lambda_, compute: Compute) -> StepLosses:
     """Cross-entropy of the segment labels."""
-    (x, u, v), labels = _to(source, device, channels_last)
+    (x, u, v), labels = _to(source, compute)
     logits = model.classify(model.features(x, u, v))
     label_loss = F.cross_entropy(logits.float(), labels)
     return StepLosses(label_loss, label_loss, (logits.argmax(1) == labels).sum())
 
 
-def dann_loss(model, s: TrainSettings, source, target, lambda_, device, channels_last) -> StepLosses:
+def dann_loss(model, s: TrainSettings, source, target, lambda_, compute: Compute) -> StepLosses:
     """Label loss on source events plus the weighted domain loss on both domains, behind
     the gradient reversal layer (strength ``lambda_``). Target labels are never read."""
-    (xs, us, vs), labels = _to(source, device, channels_last)
-    (xt, ut, vt), _ = _to(target, device, channels_last)
+    (xs, us, vs), labels = _to(source, compute)
+    (xt, ut, vt), _ = _to(target, compute)
+    device = compute.device
     n_source = xs.shape[0]
     feats = model.features(torch.cat([xs, xt]), torch.cat([us, ut]), torch.cat([vs, vt]))
     logits = model.classify(feats[:n_source])
@@ -170,10 +190,10 @@ def dann_loss(model, s: TrainSettings, source, target, lambda_, device, channels
 LOSSES = {"cnn": cnn_loss, "dann": dann_loss}
 
 
-def train_step(model, optimizer, s: TrainSettings, source, target, lambda_: float, device, channels_last) -> StepLosses:
+def train_step(model, optimizer, s: TrainSettings, source, target, lambda_: float, compute: Compute) -> StepLosses:
     """One optimisation step with the loss of the model's kind."""
-    with autocast_for(device):
-        losses = LOSSES[s.kind](model, s, source, target, lambda_, device, channels_last)
+    with compute.autocast():
+        losses = LOSSES[s.kind](model, s, source, target, lambda_, compute)
     optimizer.zero_grad(set_to_none=True)
     losses.loss.backward()
     optimizer.step()
@@ -206,26 +226,29 @@ def train(
     checkpoint_dir: str | Path,
     options: RunOptions,
     on_epoch_end: Callable[[int, dict], None] | None = None,
+    on_step: Callable[[int, VertexCNN], None] | None = None,
 ) -> TrainResult:
     """Train ``settings`` on the image files; resume from ``checkpoint_dir`` when it holds
     a checkpoint of the same training. ``on_epoch_end(epoch, metrics)`` runs after each
-    epoch's checkpoint is written."""
+    epoch's checkpoint is written; ``on_step(steps_done, model)`` after every optimisation
+    step (the learning-curve benchmark scores the model there)."""
     s = settings
     is_dann = s.kind == "dann"
     if is_dann and not target_files:
         raise ValueError("a dann model needs the target sample's image files")
-    device = choose_device(options.device)
-    channels_last = options.channels_last and device.type == "cpu"
+    compute = Compute.for_options(options)
+    options = dataclasses.replace(options, precision=compute.precision)  # the fingerprint holds what ran
+    device, channels_last = compute.device, compute.channels_last
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
 
-    source_train = _batches(s, options, device, source_files, "train", True, s.max_train_events)
-    source_val = _batches(s, options, device, source_files, "validation", True, s.max_val_events)
+    source_train = _batches(s, options, device, source_files, "train", s.labels, s.max_train_events)
+    source_val = _batches(s, options, device, source_files, "validation", s.labels, s.max_val_events)
     target_train = _batches(s, options, device, target_files, "train", False, s.max_train_events) if is_dann else None
     target_val = _batches(s, options, device, target_files, "validation", False, s.max_val_events) if is_dann else None
 
     torch.manual_seed(s.seed)
-    model = build_model(s.kind, s.channels, s.dropout).to(device)
+    model = build_model(s.kind, s.channels, s.dropout, s.labels).to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, s)
@@ -234,73 +257,150 @@ def train(
     path = checkpoints.checkpoint_path(checkpoint_dir)
     fp = checkpoints.fingerprint(s, options, device, checkpoints.input_identity([*source_files, *target_files]))
     state = checkpoints.load_checkpoint(path, fp)
-    metrics_rows: list[dict] = []
-    best_state, best_epoch, best_loss, start_epoch = None, -1, math.inf, 0
+    run = RunState()
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        best_state, best_epoch, best_loss = state["best_state"], state["best_epoch"], state["best_val_loss"]
-        metrics_rows, start_epoch = list(state["metrics"]), state["epoch"]
+        run = RunState.from_checkpoint(state)
         torch.set_rng_state(state["torch_rng"])
         if device.type == "cuda" and state.get("cuda_rng") is not None:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
+    start_epoch = run.epoch
 
-    steps_per_epoch = len(source_train)
-    total_steps = s.epochs * steps_per_epoch
-    for epoch in range(start_epoch, s.epochs):
-        row = _train_epoch(
-            step_model, optimizer, s, epoch, steps_per_epoch, total_steps, source_train, target_train, device,
-            channels_last, options.progress,
-        )
-        row.update(validate(model, source_val, target_val, device))
-        if row["val_label_loss"] < best_loss:
-            best_loss, best_epoch = row["val_label_loss"], epoch
-            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        metrics_rows.append(row)
+    def save(run: RunState) -> None:
         checkpoints.save_checkpoint(
             path,
             {
                 "fingerprint": fp,
-                "epoch": epoch + 1,
+                **run.to_checkpoint(),
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
-                "best_state": best_state,
-                "best_epoch": best_epoch,
-                "best_val_loss": best_loss,
-                "metrics": metrics_rows,
                 "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
             },
         )
+
+    steps_per_epoch = len(source_train)
+    total_steps = s.epochs * steps_per_epoch
+    saver = PeriodicSave(save, options.checkpoint_minutes * 60.0)
+    for epoch in range(start_epoch, s.epochs):
+        row = _train_epoch(
+            step_model, optimizer, s, epoch, steps_per_epoch, total_steps, source_train, target_train, compute,
+            options.progress, on_step, run, saver,
+        )
+        row.update(validate(model, source_val, target_val, compute))
+        if row["val_label_loss"] < run.best_loss:
+            run.best_loss, run.best_epoch = row["val_label_loss"], epoch
+            run.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        run.metrics.append(row)
+        run.epoch = epoch + 1
+        saver.save_now(run)
         if on_epoch_end is not None:
             on_epoch_end(epoch, row)
 
-    final = build_model(s.kind, s.channels, s.dropout)
-    final.load_state_dict({k: v.cpu() for k, v in best_state.items()})
-    for row in metrics_rows:
-        row["selected"] = row["epoch"] == best_epoch
-    return TrainResult(final.eval(), metrics_rows, best_epoch, start_epoch)
+    final = build_model(s.kind, s.channels, s.dropout, s.labels)
+    final.load_state_dict({k: v.cpu() for k, v in run.best_state.items()})
+    for row in run.metrics:
+        row["selected"] = row["epoch"] == run.best_epoch
+    return TrainResult(final.eval(), run.metrics, run.best_epoch, start_epoch)
 
 
-def _train_epoch(model, optimizer, s, epoch, steps_per_epoch, total_steps, source, target, device, channels_last, progress):
+# --- resumable state -------------------------------------------------------------------------
+@dataclass
+class EpochProgress:
+    """How far an epoch got: steps done and its running sums (plain numbers)."""
+
+    steps: int = 0
+    label_loss: float = 0.0
+    correct: float = 0.0
+    domain_loss: float = 0.0
+    domain_correct: float = 0.0
+    n_source: int = 0
+    n_domain: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class RunState:
+    """Everything of a training run, besides weights and optimiser, that a resume needs."""
+
+    epoch: int = 0  # epochs complete
+    partial: EpochProgress | None = None  # the epoch under way, when saved mid-epoch
+    best_state: dict | None = None
+    best_epoch: int = -1
+    best_loss: float = math.inf
+    metrics: list[dict] = field(default_factory=list)
+
+    def to_checkpoint(self) -> dict:
+        return {
+            "epoch": self.epoch,
+            "partial": None if self.partial is None else dataclasses.asdict(self.partial),
+            "best_state": self.best_state,
+            "best_epoch": self.best_epoch,
+            "best_val_loss": self.best_loss,
+            "metrics": self.metrics,
+        }
+
+    @classmethod
+    def from_checkpoint(cls, state: dict) -> "RunState":
+        partial = state.get("partial")
+        return cls(
+            state["epoch"], None if partial is None else EpochProgress(**partial), state["best_state"],
+            state["best_epoch"], state["best_val_loss"], list(state["metrics"]),
+        )
+
+
+class PeriodicSave:
+    """Calls ``save`` when ``interval_s`` have passed since the last save (0: every call)."""
+
+    def __init__(self, save: Callable[[RunState], None], interval_s: float):
+        self.save, self.interval_s = save, interval_s
+        self.last = time.monotonic()
+
+    def saved(self) -> None:
+        self.last = time.monotonic()
+
+    def due(self) -> bool:
+        return time.monotonic() - self.last >= self.interval_s
+
+    def save_now(self, run: RunState) -> None:
+        self.save(run)
+        self.saved()
+
+
+def _train_epoch(
+    model, optimizer, s, epoch, steps_per_epoch, total_steps, source, target, compute, progress, on_step, run, saver
+):
+    """One epoch; from ``run.partial`` when a mid-epoch checkpoint is resumed. Mid-epoch
+    checkpoints (every ``saver`` interval) hold the steps done and the running sums; the
+    resumed epoch replays the same data order and skips the batches already trained on,
+    so it ends with the weights of an uninterrupted one."""
     from tqdm.auto import tqdm
 
+    device = compute.device
     model.train()
+    done = run.partial or EpochProgress()
     target_iter = _cycle(target, s.seed, epoch) if target is not None else None
-    zero = torch.zeros((), device=device)
-    sums = {"label_loss": zero.clone(), "correct": zero.clone(), "domain_loss": zero.clone(), "domain_correct": zero.clone()}
-    n_source = n_domain = 0
+    sums = {k: torch.tensor(float(getattr(done, k)), device=device) for k in ("label_loss", "correct", "domain_loss", "domain_correct")}
+    n_source, n_domain = done.n_source, done.n_domain
     lr = lam = float("nan")
-    bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{s.epochs}", unit="step", disable=not progress)
-    start = time.perf_counter()
+    bar = tqdm(total=steps_per_epoch, initial=done.steps, desc=f"epoch {epoch + 1}/{s.epochs}", unit="step", disable=not progress)
+    start = time.perf_counter() - done.seconds
+
+    def progress_now(steps: int) -> EpochProgress:
+        totals = {k: v.item() for k, v in sums.items()}
+        return EpochProgress(steps, **totals, n_source=n_source, n_domain=n_domain, seconds=time.perf_counter() - start)
+
     for i, batch in enumerate(source.epoch(epoch_generator(s.seed, epoch, stream=0))):
+        tbatch = next(target_iter) if target_iter is not None else None
+        if i < done.steps:
+            continue  # trained on before the checkpoint this run resumed from
         step = epoch * steps_per_epoch + i
         lr = learning_rate_at(s, step, total_steps)
         for group in optimizer.param_groups:
             group["lr"] = lr
         lam = lambda_at(s, step, total_steps) if target_iter is not None else float("nan")
-        tbatch = next(target_iter) if target_iter is not None else None
-        losses = train_step(model, optimizer, s, batch, tbatch, lam, device, channels_last)
+        losses = train_step(model, optimizer, s, batch, tbatch, lam, compute)
         n = len(batch)
         n_source += n
         sums["label_loss"] += losses.label_loss.detach() * n
@@ -311,8 +411,15 @@ def _train_epoch(model, optimizer, s, epoch, steps_per_epoch, total_steps, sourc
             sums["domain_loss"] += losses.domain_loss.detach() * m
             sums["domain_correct"] += losses.domain_correct
         bar.update(1)
+        if on_step is not None:
+            on_step(step + 1, model)
+            model.train()
         if i % 10 == 0 or i == steps_per_epoch - 1:
             bar.set_postfix(loss=f"{sums['label_loss'].item() / n_source:.3f}", acc=f"{sums['correct'].item() / n_source:.3f}")
+        if i < steps_per_epoch - 1 and saver.due():
+            run.partial = progress_now(i + 1)
+            saver.save_now(run)
+    run.partial = None
     seconds = time.perf_counter() - start
     bar.close()
     totals = {k: v.item() for k, v in sums.items()}
@@ -324,6 +431,6 @@ def _train_epoch(model, optimizer, s, epoch, steps_per_epoch, total_steps, sourc
         "train_domain_accuracy": totals["domain_correct"] / n_domain if n_domain else float("nan"),
         "lambda": lam,
         "learning_rate": lr,
-        "train_events_per_s": n_source / seconds,
+        "train_events_per_s": (n_source - done.n_source) / max(seconds - done.seconds, 1e-9),
         "epoch_seconds": seconds,
     }

@@ -50,6 +50,7 @@ def save_weights(model: VertexCNN, settings: TrainSettings, path: str | Path, be
             "kind": settings.kind,
             "channels": settings.channels,
             "dropout": settings.dropout,
+            "labels": settings.labels,
             "best_epoch": best_epoch,
             "settings": asdict(settings),
             "state_dict": model.state_dict(),
@@ -69,7 +70,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> VertexCN
         raise WeightsFileError(f"{not_ours}; reading it failed: {first_line}") from None
     if not isinstance(saved, Mapping) or not all(key in saved for key in WEIGHTS_KEYS):
         raise WeightsFileError(f"{not_ours}; it lacks {', '.join(WEIGHTS_KEYS)}")
-    model = build_model(saved["kind"], saved["channels"], saved["dropout"])
+    model = build_model(saved["kind"], saved["channels"], saved["dropout"], saved.get("labels", "segments"))
     try:
         model.load_state_dict(saved["state_dict"])
     except RuntimeError as error:

@@ -27,12 +27,14 @@ class TrainSettings:
     lr_inv_gamma: float
     lr_power: float
     lr_ganin_alpha: float
+    lr_warmup_fraction: float
     weight_decay: float
     dropout: float
     domain_loss_weight: float
     lambda_schedule: str
     lambda_max: float
     lambda_gamma: float
+    labels: str  # segments | planecodes
     channels: int
     seed: int
     max_train_events: int | None
@@ -55,7 +57,9 @@ class RunOptions:
     memory_limit_mb: float
     chunk_events: int
     channels_last: bool
+    precision: str  # auto | fp32 | bf16
     compile: bool
+    checkpoint_minutes: float
     progress: bool
 
     @classmethod
