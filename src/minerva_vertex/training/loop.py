@@ -2,10 +2,12 @@
 
 - The label loss uses labelled source events only; a DANN's target sample is read without
   labels (``datasets.load_batches(..., labels=False)``).
-- CUDA when present (bf16 autocast, data kept on the GPU when it fits), CPU otherwise; the
-  same settings work on both. On CPU a seed gives the same weights every time.
-- After every epoch the whole state is checkpointed (:mod:`.checkpoints`); a restarted job
-  resumes and ends with the weights of an uninterrupted run.
+- CUDA when present (data kept on the GPU when it fits), CPU otherwise; bf16 autocast where
+  the device has bf16 natively (``precision: auto``). The same settings work on both. On a
+  given CPU a seed gives the same weights every time.
+- After every epoch and every ``checkpoint_minutes`` inside one, the whole state is
+  checkpointed (:mod:`.checkpoints`); a restarted job resumes at that step and ends with the
+  weights of an uninterrupted run.
 - Model selection reads no target labels: the best epoch has the lowest loss on source
   validation events; for a DANN the domain classifier's accuracy and AUC on validation
   events of both domains are logged.
