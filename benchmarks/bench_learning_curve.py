@@ -33,21 +33,19 @@ from minerva_vertex import datasets, metrics, training
 from minerva_vertex.training.loop import Compute, predict_logits
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DANN: dict = {}
 
 
-def parse_recipe(text: str, default_entry: dict) -> tuple[str, dict]:
-    """``NAME[:key=value,...]`` to (name, model entry)."""
+def parse_recipe(text: str, default_entries: dict[str, dict]) -> tuple[str, dict]:
+    """``NAME[:key=value,...]`` to (name, model entry): the default config's entry of the
+    recipe's kind (``cnn`` unless it says ``kind=dann``) with the keys changed."""
     name, _, changes = text.partition(":")
-    entry = dict(default_entry)
-    if "kind=dann" in changes:  # a dann recipe starts from the default config's dann entry
-        entry = dict(DEFAULT_DANN)
+    replaced = {}
     for change in filter(None, changes.split(",")):
         key, sep, value = change.partition("=")
         if not sep:
             raise SystemExit(f"recipe '{text}': '{change}' is not key=value")
-        entry[key.strip()] = yaml.safe_load(value)
-    return name, entry
+        replaced[key.strip()] = yaml.safe_load(value)
+    return name, {**default_entries[replaced.get("kind", "cnn")], **replaced}
 
 
 class Curve:
@@ -150,10 +148,10 @@ def main() -> None:
         raise SystemExit(f"no image files in {args.images}: run `make learning-curve` or the pipeline first")
     config = yaml.safe_load((REPO / "config/config.yaml").read_text())
     options = training.RunOptions.from_section({**config["training"], "device": args.device, "progress": False})
-    DEFAULT_DANN.update(config["models"]["dann"])
+    default_entries = {"cnn": config["models"]["cnn"], "dann": config["models"]["dann"]}
     rows: list[dict] = []
     for text in args.recipe or ["default"]:
-        name, entry = parse_recipe(text, config["models"]["cnn"])
+        name, entry = parse_recipe(text, default_entries)
         if args.events is not None and "max_train_events" not in text:
             entry["max_train_events"] = args.events
         rows += run_recipe(name, entry, files, sorted(glob.glob(f"{args.target_images}/*.h5")), args, options)

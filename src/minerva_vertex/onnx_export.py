@@ -61,17 +61,9 @@ def example_events(channels: int, n_events: int = CHECK_EVENTS, *, seed: int = 0
     return tuple(views)
 
 
-def n_classes_of(model: models.VertexCNN) -> int:
-    """Width of the model's segment logits, found by running it (whatever the label set)."""
-    device = next(model.parameters()).device
-    with torch.no_grad():
-        logits = model(*(view.to(device) for view in models.example_inputs(model.channels, 1)))
-    return int(logits.shape[1])
-
-
 def model_metadata(model: models.VertexCNN) -> dict[str, str]:
     """What a reader of the ONNX file needs to know about the network, as strings."""
-    n_classes = n_classes_of(model)
+    n_classes = models.N_CLASSES[model.labels]
     metadata = {
         "kind": model.kind,
         "channels": str(model.channels),
@@ -84,16 +76,11 @@ def model_metadata(model: models.VertexCNN) -> dict[str, str]:
         "output_meaning": "logits; softmax over axis 1 gives the class probabilities",
         "producer": f"minerva_vertex (torch {torch.__version__})",
     }
-    labels = getattr(model, "labels", None)
-    if labels is None and n_classes == geometry.N_SEGMENTS:
-        labels = "segments"  # a network from before plane codes: it always learnt segments
-    if labels is not None:
-        metadata["labels"] = str(labels)
-    if labels == "segments" and n_classes == len(geometry.SEGMENT_NAMES):
+    metadata["labels"] = model.labels
+    if model.labels == "segments":
         metadata["class_names"] = json.dumps(list(geometry.SEGMENT_NAMES))
-    segment_of_class = getattr(model, "segment_of_class", None)
-    if labels not in (None, "segments") and segment_of_class is not None:
-        metadata["segment_of_class"] = json.dumps([int(s) for s in segment_of_class.tolist()])
+    else:  # plane codes: the segment of each class, to sum probabilities per segment
+        metadata["segment_of_class"] = json.dumps(model.segment_of_class.tolist())
     return metadata
 
 
