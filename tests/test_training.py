@@ -111,6 +111,16 @@ def test_target_labels_never_change_the_weights(samples, tmp_path):
     assert 0.0 <= base.metrics[0]["val_domain_accuracy"] <= 1.0
     assert 0.0 <= base.metrics[0]["val_domain_auc"] <= 1.0
     assert base.metrics[0]["lambda"] > 0
+    assert base.metrics[0]["val_dev_risk"] > 0
+
+
+def test_dev_selection_keeps_the_epoch_of_lowest_dev_risk(samples, tmp_path):
+    source, target = samples
+    result = training.train(settings("dann", epochs=3, selection="dev"), source, target,
+                            checkpoint_dir=tmp_path / "dev", options=FAST)
+    risks = [row["val_dev_risk"] for row in result.metrics]
+    assert result.best_epoch == risks.index(min(risks))
+    assert [row["selected"] for row in result.metrics].count(True) == 1
 
 
 KILLED_RUN = textwrap.dedent(

@@ -287,11 +287,9 @@ def domain_auc(source_features, target_features, *, seed: int = 0, epochs: int =
     """How well a logistic regression tells target from source events by their features.
 
     Each domain is shuffled and cut to ``max_events``; half of each trains the classifier
-    (standardised features, Adam, full batch, L2 1e-3), the other half gives the rank AUC.
+    (``fit_domain_classifier``), the other half gives the rank AUC.
     0.5 = indistinguishable features; 1 = fully separable.
     """
-    import torch
-
     rng = np.random.default_rng(seed)
     parts = []
     for features in (source_features, target_features):
@@ -300,14 +298,24 @@ def domain_auc(source_features, target_features, *, seed: int = 0, epochs: int =
     if min(len(p) for p in parts) < 4:
         raise ValueError(f"domain AUC needs at least 4 events per domain, got {len(parts[0])} and {len(parts[1])}")
     halves = [(p[: len(p) // 2], p[len(p) // 2 :]) for p in parts]
-    train_x = np.concatenate([h[0] for h in halves])
-    train_y = np.concatenate([np.zeros(len(halves[0][0])), np.ones(len(halves[1][0]))])
+    classifier = fit_domain_classifier(halves[0][0], halves[1][0], seed=seed, epochs=epochs)
     test_x = np.concatenate([h[1] for h in halves])
     test_y = np.concatenate([np.zeros(len(halves[0][1])), np.ones(len(halves[1][1]))])
+    n_train = len(halves[0][0]) + len(halves[1][0])
+    return {"auc": rank_auc(classifier(test_x), test_y), "n_train": int(n_train), "n_test": int(len(test_y))}
+
+
+def fit_domain_classifier(source_features, target_features, *, seed: int = 0, epochs: int = 200):
+    """A logistic regression of target (1) against source (0) on standardised features
+    (Adam, full batch, L2 1e-3); returns a function of features giving the logit."""
+    import torch
+
+    train_x = np.concatenate([source_features, target_features]).astype(np.float32)
+    train_y = np.r_[np.zeros(len(source_features)), np.ones(len(target_features))].astype(np.float32)
     mean, std = train_x.mean(axis=0), train_x.std(axis=0) + 1e-6
     generator = torch.Generator().manual_seed(seed)
     features_in = torch.from_numpy((train_x - mean) / std)
-    target = torch.from_numpy(train_y.astype(np.float32))
+    target = torch.from_numpy(train_y)
     linear = torch.nn.Linear(train_x.shape[1], 1)
     with torch.no_grad():
         linear.weight.normal_(0.0, 0.01, generator=generator)
@@ -319,9 +327,13 @@ def domain_auc(source_features, target_features, *, seed: int = 0, epochs: int =
         loss = loss_fn(linear(features_in).squeeze(1), target)
         loss.backward()
         optimiser.step()
-    with torch.no_grad():
-        scores = linear(torch.from_numpy((test_x - mean) / std)).squeeze(1).numpy()
-    return {"auc": rank_auc(scores, test_y), "n_train": int(len(train_y)), "n_test": int(len(test_y))}
+
+    def logit(features) -> np.ndarray:
+        with torch.no_grad():
+            x = torch.from_numpy(((np.asarray(features, np.float32) - mean) / std).astype(np.float32))
+            return linear(x).squeeze(1).numpy().astype(np.float64)
+
+    return logit
 
 
 def total_variation(p, q) -> float:

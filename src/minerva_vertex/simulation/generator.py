@@ -1,7 +1,8 @@
 """Events end to end: beam, interactions, particles, response -> contract branches.
 
 Randomness comes in chunks of ``CHUNK_EVENTS`` events, chunk k of a stream drawing from
-``SeedSequence([seed, stream, k])``: the same seed gives the same events whatever the
+``SeedSequence([seed, stream, k])`` (vertices and kinematics; each later step from a
+stream spawned from it): the same seed gives the same events whatever the
 number of files, jobs or cores, and any slice of events can be generated on its own.
 """
 
@@ -16,9 +17,10 @@ import numpy as np
 
 from .. import geometry as geo
 from .beam import neutrino_energy_gev
+from .accidentals import rock_muons
 from .interactions import draw_kinematics, final_state, place_vertices
 from .models import PhysicsModel
-from .particles import propagate
+from .particles import Deposits, propagate
 from .response import Hits, dead_channel_map, respond
 from .writer import write_root
 
@@ -74,8 +76,16 @@ def _chunk(model: PhysicsModel, seed: int, stream: int, index: int, dead: np.nda
     kin = draw_kinematics(rng, energy)
     event_time = rng.uniform(0.0, SPILL_NS, n)
     vertex = np.stack([x, y, z], axis=1)
-    deposits = propagate(rng, final_state(rng, kin, vertex, event_time, model))
-    hits = respond(rng, deposits, n, event_time, model, dead)
+    # Each step draws from its own stream, so that a model differing in one step only
+    # (the response, the transport, the FSI, the overlay) gives the same events up to it.
+    fsi_rng, transport_rng, overlay_rng, response_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence([seed, stream, index, 1]).spawn(4)
+    )
+    deposits = propagate(transport_rng, final_state(fsi_rng, kin, vertex, event_time, model, nucleus), model)
+    if model.rock_muon_fraction > 0:
+        overlay = propagate(overlay_rng, rock_muons(overlay_rng, n, event_time, model), model)
+        deposits = Deposits.concat([deposits, overlay])
+    hits = respond(response_rng, deposits, n, event_time, model, dead)
     branches = _hit_columns(hits, n)
     branches.update(
         mc_vtx_x=x.astype(np.float32), mc_vtx_y=y.astype(np.float32), mc_vtx_z=z.astype(np.float32),

@@ -20,6 +20,7 @@ from .materials import MASS_MEV, MUON, NUCLEON_MASS_MEV, PI0_MASS_MEV, PION, PRO
 
 QE, RES, DIS, COH = 1, 2, 3, 4
 PI0 = 3  # species code of a neutral pion (decays to two photons)
+NEUTRON = 4  # species code of a neutron (invisible; scatters off protons: particles.scatter_neutrons)
 M_GEV = NUCLEON_MASS_MEV / 1000
 M_MU_GEV = MASS_MEV[MUON] / 1000
 M_PI_GEV = MASS_MEV[PION] / 1000
@@ -216,6 +217,14 @@ class Particles:
     dir: np.ndarray  # (n, 3)
     time: np.ndarray
     generation: np.ndarray
+    # Multiplier of the visible energy of the particle's deposits: the response of its
+    # species (PhysicsModel.light_by_species), or the neutron response for a proton a
+    # neutron knocked out. None: 1 for every particle.
+    light: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.light is None:
+            self.light = np.ones(len(self.event))
 
     def __len__(self) -> int:
         return len(self.event)
@@ -228,11 +237,15 @@ class Particles:
         return Particles(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Particles)))
 
 
-def final_state(rng, kin: Kinematics, vertex: np.ndarray, event_time: np.ndarray, model) -> Particles:
-    """The muon and (unless ``muon_only``) the hadrons of every event."""
+def final_state(rng, kin: Kinematics, vertex: np.ndarray, event_time: np.ndarray, model,
+                nucleus_z: np.ndarray | None = None) -> Particles:
+    """The muon and (unless ``muon_only``) the hadrons of every event; pions leaving a
+    nucleus of ``nucleus_z`` (none given: free nucleons) may be absorbed or charge-exchanged
+    on their way out (``final_state_interactions``)."""
     n = len(kin.energy)
+    light = model.light_by_species()
     muon_kinetic = (kin.muon_energy - M_MU_GEV) * 1000
-    muon = _particles(np.arange(n), np.full(n, MUON), muon_kinetic, kin.muon_dir, vertex, event_time)
+    muon = _particles(np.arange(n), np.full(n, MUON), muon_kinetic, kin.muon_dir, vertex, event_time, light)
     if model.muon_only:
         return muon
     event, species, kinetic = _hadron_list(rng, kin, model.hadron_multiplicity_scale)
@@ -242,18 +255,82 @@ def final_state(rng, kin: Kinematics, vertex: np.ndarray, event_time: np.ndarray
     transverse = np.where(kin.int_type[event] == QE, np.abs(rng.normal(0, FERMI_MOMENTUM_GEV, len(event))),
                           rng.exponential(MEAN_PT_GEV, len(event)))
     direction = _around(rng, kin.q_dir[event], transverse / np.maximum(momentum, 1e-6))
-    hadrons = _particles(event, species, kinetic * 1000, direction, vertex, event_time)
+    hadrons = _particles(event, species, kinetic * 1000, direction, vertex, event_time, light)
+    if nucleus_z is not None:
+        hadrons = final_state_interactions(rng, hadrons, nucleus_z, model)
     return Particles.concat([muon, hadrons])
 
 
-def _particles(event, species, kinetic_mev, direction, vertex, event_time) -> Particles:
+# Mass numbers of the struck nuclei (geometry.NUCLEUS_Z): the nuclear radius, and with it
+# the chance of a pion to re-interact on its way out, grows as A^(1/3).
+MASS_NUMBER = {1: 1, 6: 12, 8: 16, 26: 56, 82: 208}
+FSI_REFERENCE_A = 12  # the FSI knobs are the probabilities for carbon
+ABSORPTION_BINDING_MEV = 25.0  # per nucleon of the absorbing pair
+
+
+def final_state_interactions(rng, hadrons: Particles, nucleus_z: np.ndarray, model) -> Particles:
+    """Pion fates inside the nucleus (GENIE hA-like): a pion is absorbed with probability
+    ``pion_absorption_probability`` x (A / 12)^(1/3) (its energy goes to a proton and a
+    neutron emitted isotropically, hits of heavy ionisation near the vertex), else
+    charge-exchanged (a charged pion becomes a pi0: a shower instead of a track) with
+    ``pion_charge_exchange_probability`` x (A / 12)^(1/3). Hydrogen has no FSI."""
+    a = np.vectorize(MASS_NUMBER.__getitem__, otypes=[float])(nucleus_z[hadrons.event]) if len(hadrons) else np.zeros(0)
+    size = np.where(a > 1, (a / FSI_REFERENCE_A) ** (1 / 3), 0.0)
+    is_pion = np.isin(hadrons.species, [PION, PI0])
+    u = rng.random(len(hadrons))
+    p_abs = np.minimum(model.pion_absorption_probability * size, 0.9)
+    p_cex = np.minimum(model.pion_charge_exchange_probability * size, 1.0 - p_abs)
+    absorbed = is_pion & (u < p_abs)
+    exchanged = is_pion & ~absorbed & (hadrons.species == PION) & (u < p_abs + p_cex)
+    light = model.light_by_species()
+    species = np.where(exchanged, PI0, hadrons.species)
+    kept = hadrons.select(~absorbed)
+    kept.species = species[~absorbed]
+    kept.light = light[kept.species]
+    gone = hadrons.select(absorbed)
+    pion_mass = np.where(gone.species == PI0, PI0_MASS_MEV, MASS_MEV[PION])
+    each = np.maximum((gone.kinetic + pion_mass) / 2 - ABSORPTION_BINDING_MEV, 1.0)
+    m = len(gone)
+    pair_species = np.concatenate([np.full(m, PROTON), np.full(m, NEUTRON)])
+    pair_dir = rotate_to(np.tile([0.0, 0.0, 1.0], (2 * m, 1)), rng.uniform(-1, 1, 2 * m), rng.uniform(0, 2 * np.pi, 2 * m))
+    pair = Particles(np.tile(gone.event, 2), pair_species, np.tile(each, 2), np.tile(gone.pos, (2, 1)), pair_dir,
+                     np.tile(gone.time, 2), np.tile(gone.generation, 2), light[pair_species])
+    return Particles.concat([kept, pair, cascade_nucleons(rng, hadrons, nucleus_z, model)])
+
+
+CASCADE_MEAN_KINETIC_MEV = 40.0
+
+
+def cascade_nucleons(rng, hadrons: Particles, nucleus_z: np.ndarray, model) -> Particles:
+    """Nucleons knocked out by the intranuclear cascade (absent in an hA-like model, where
+    each hadron has one fate): Poisson(``cascade_nucleons_per_event`` x (A / 12)^(1/3)) per
+    event with hadrons, isotropic, exponential kinetic energies of mean
+    CASCADE_MEAN_KINETIC_MEV, protons in the share Z / A."""
+    events = np.unique(hadrons.event)
+    if model.cascade_nucleons_per_event <= 0 or not len(events):
+        return hadrons.select(np.zeros(len(hadrons), bool))
+    z = nucleus_z[events]
+    a = np.vectorize(MASS_NUMBER.__getitem__, otypes=[float])(z)
+    mean = np.where(a > 1, model.cascade_nucleons_per_event * (a / FSI_REFERENCE_A) ** (1 / 3), 0.0)
+    counts = rng.poisson(mean)
+    event = np.repeat(events, counts)
+    m = len(event)
+    species = np.where(rng.random(m) < np.repeat(z / a, counts), PROTON, NEUTRON)
+    first = np.searchsorted(hadrons.event, event)  # each event's first hadron: its vertex and time
+    direction = rotate_to(np.tile([0.0, 0.0, 1.0], (m, 1)), rng.uniform(-1, 1, m), rng.uniform(0, 2 * np.pi, m))
+    return Particles(event, species, rng.exponential(CASCADE_MEAN_KINETIC_MEV, m), hadrons.pos[first], direction,
+                     hadrons.time[first], hadrons.generation[first], model.light_by_species()[species])
+
+
+def _particles(event, species, kinetic_mev, direction, vertex, event_time, light) -> Particles:
     n = len(event)
-    return Particles(event, np.asarray(species, np.int64), np.asarray(kinetic_mev, float), vertex[event],
-                     direction, event_time[event], np.zeros(n, np.int64))
+    species = np.asarray(species, np.int64)
+    return Particles(event, species, np.asarray(kinetic_mev, float), vertex[event],
+                     direction, event_time[event], np.zeros(n, np.int64), light[species])
 
 
 def _hadron_list(rng, kin: Kinematics, multiplicity_scale: float):
-    """Event index, species and kinetic energy (GeV) of every hadron (neutrons dropped)."""
+    """Event index, species and kinetic energy (GeV) of every hadron."""
     n = len(kin.energy)
     hadronic_energy = kin.nu + M_GEV  # energy of the hadronic system on a free nucleon
     n_charged, n_neutral = np.zeros(n, np.int64), np.zeros(n, np.int64)
@@ -276,7 +353,7 @@ def _hadron_list(rng, kin: Kinematics, multiplicity_scale: float):
     max_pions = np.floor(np.maximum(hadronic_energy - M_GEV, 0) / (M_PI_GEV + 0.05)).astype(np.int64)
     n_charged = np.minimum(n_charged, max_pions)
     n_neutral = np.minimum(n_neutral, max_pions - n_charged)
-    has_nucleon = t != COH  # the nucleon takes a share; neutrons are invisible
+    has_nucleon = t != COH  # the nucleon takes a share
 
     counts = n_charged + n_neutral + has_nucleon
     event = np.repeat(np.arange(n), counts)
@@ -284,16 +361,14 @@ def _hadron_list(rng, kin: Kinematics, multiplicity_scale: float):
     rank = np.arange(len(event)) - first[event]
     nucleon_slot = has_nucleon[event] & (rank == 0)
     neutral_slot = ~nucleon_slot & (rank - has_nucleon[event] >= n_charged[event])
-    species = np.where(nucleon_slot, np.where(leading_proton[event], PROTON, -1),
+    species = np.where(nucleon_slot, np.where(leading_proton[event], PROTON, NEUTRON),
                        np.where(neutral_slot, PI0, PION))
     mass = np.where(nucleon_slot, M_GEV, np.where(neutral_slot, PI0_MASS_MEV / 1000, M_PI_GEV))
     available = hadronic_energy - np.bincount(event, weights=mass, minlength=n)
     available = np.maximum(available - np.where(t == QE, BINDING_GEV, 0.0), 0.0)
     share = rng.exponential(1.0, len(event))  # flat Dirichlet shares
     share /= np.bincount(event, weights=share, minlength=n)[event]
-    kinetic = share * available[event]
-    keep = species >= 0
-    return event[keep], species[keep], kinetic[keep]
+    return event, species, share * available[event]
 
 
 def _around(rng, axis: np.ndarray, sin_angle: np.ndarray) -> np.ndarray:

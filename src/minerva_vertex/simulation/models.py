@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..workflow_config import ConfigError
 
 
@@ -26,6 +28,18 @@ class PhysicsModel:
     hadron_energy_scale: float
     muon_only: bool
     segment_weights: list
+    pion_absorption_probability: float
+    pion_charge_exchange_probability: float
+    cascade_nucleons_per_event: float
+    # --- accidental activity -------------------------------------------------------------
+    rock_muon_fraction: float
+    # --- particle response -----------------------------------------------------------------
+    muon_response_scale: float
+    meson_response_scale: float
+    proton_response_scale: float
+    neutron_response_scale: float
+    em_response_scale: float
+    birks_mm_per_mev: float
     # --- detector response -------------------------------------------------------------
     light_yield_pe_per_mev: float
     energy_scale: float
@@ -52,6 +66,12 @@ class PhysicsModel:
     def nominal(cls) -> PhysicsModel:
         """The nominal simulation: every knob at the schema's default."""
         return cls.from_config({}, "nominal")
+
+    def light_by_species(self) -> np.ndarray:
+        """Visible-energy multiplier per species code (materials.MUON, PION, PROTON;
+        interactions.PI0 showers; interactions.NEUTRON's knocked-out protons)."""
+        return np.array([self.muon_response_scale, self.meson_response_scale, self.proton_response_scale,
+                         self.em_response_scale, self.neutron_response_scale])
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

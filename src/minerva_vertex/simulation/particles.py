@@ -6,7 +6,10 @@ Charged tracks (muons, charged pions, protons) lose energy by the range table, s
 number of nuclear interaction lengths, making secondaries. Photons from neutral pions
 convert after 9/7 radiation lengths and shower with a gamma-function longitudinal profile,
 so a shower in Pb or Fe is short and mostly invisible. Energy is recorded only in
-scintillator layers: passive material never gives a deposit.
+scintillator layers: passive material never gives a deposit. Heavily ionising steps are
+quenched by Birks' law. Neutrons are invisible until they knock out a proton (after an
+exponential number of interaction lengths): a detached, delayed stub of heavy ionisation.
+Each particle's visible energy is scaled by the response of its species (``light``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import numpy as np
 from scipy.special import gammainc
 
 from .. import geometry as geo
-from .interactions import PI0, Particles, rotate_to
+from .interactions import NEUTRON, PI0, Particles, rotate_to
 from .materials import (
     INNER_DETECTOR_APOTHEM_MM,
     MASS_MEV,
@@ -50,6 +53,10 @@ SHOWER_SLICES = 2  # transverse sub-deposits per shower layer
 MIN_DEPOSIT_MEV = 0.02
 MIN_SECONDARY_PARENT_MEV = 20.0  # below this an interaction just absorbs the hadron
 MAX_GENERATION = 2  # secondaries of secondaries do not interact again
+MIN_NEUTRON_MEV = 5.0  # slower neutrons cannot give a proton above threshold: not followed
+# Birks' law is normalised to a minimum-ionising step, so that the muon calibration of
+# VISIBLE_PER_MEV stays: dE/dx of a MIP in polystyrene, MeV/mm.
+MIP_DEDX_MEV_MM = MIP_DEDX_MEV_CM2_G * geo.DENSITY_G_CM3["scintillator"] / 10.0
 
 
 @dataclass
@@ -221,8 +228,22 @@ def _moyal(rng, n: int) -> np.ndarray:
     return -np.log(np.maximum(rng.standard_normal(n) ** 2, 1e-30))
 
 
-def step_charged(rng, tracks: Particles) -> tuple[Deposits, Particles]:
-    """Deposits of charged tracks and the secondaries of their hadronic interactions."""
+def _nominal():
+    from .models import PhysicsModel
+
+    return PhysicsModel.nominal()
+
+
+def birks_quenching(dedx_mev_mm: np.ndarray, birks_mm_per_mev: float) -> np.ndarray:
+    """Visible light per MeV relative to a minimum-ionising particle's: Birks' law
+    1 / (1 + kB dE/dx), normalised to dE/dx of a MIP (the muon calibration)."""
+    return (1 + birks_mm_per_mev * MIP_DEDX_MEV_MM) / (1 + birks_mm_per_mev * np.asarray(dedx_mev_mm))
+
+
+def step_charged(rng, tracks: Particles, model=None) -> tuple[Deposits, Particles]:
+    """Deposits of charged tracks and the secondaries of their hadronic interactions
+    (``model``: its Birks constant and species responses; None: the nominal)."""
+    model = model or _nominal()
     range_start = range_of_kinetic(tracks.species, tracks.kinetic)
     c = _crossings(tracks.pos, tracks.dir, range_start)
     per_track = np.diff(c.first)
@@ -274,6 +295,10 @@ def step_charged(rng, tracks: Particles) -> tuple[Deposits, Particles]:
     relative_loss = loss / np.maximum(MIP_DEDX_MEV_CM2_G * grams, 1e-9)
     scale = LANDAU_RELATIVE_SCALE / np.sqrt(np.maximum(relative_loss, 1.0))
     visible = loss * VISIBLE_PER_MEV * np.maximum(1 + scale * np.minimum(_moyal(rng, len(i)), 40.0), 0.05)
+    # Mean dE/dx over the step, over the part it travels: a stopping track ends inside it.
+    travelled = np.minimum(path, range_before[entry] / _RANGE_PER_MM[layer])
+    dedx = loss / np.maximum(travelled, 1e-9)
+    visible = visible * birks_quenching(dedx, model.birks_mm_per_mev) * tracks.light[i]
     beta0 = _beta(tracks.species, tracks.kinetic)
     time = tracks.time[i] + distance / (beta0[i] * SPEED_OF_LIGHT_MM_NS)
     x, y = x + offsets[0], y + offsets[1]
@@ -284,6 +309,7 @@ def step_charged(rng, tracks: Particles) -> tuple[Deposits, Particles]:
     hit = np.flatnonzero(interacts_here & (kinetic_out > MIN_SECONDARY_PARENT_MEV))
     start = np.stack([x[hit], y[hit], tracks.pos[i[hit], 2] + tracks.dir[i[hit], 2] * distance[hit]], axis=1)
     secondaries = _secondaries(rng, tracks.select(i[hit]), kinetic_out[hit], start, time[hit])
+    secondaries.light = model.light_by_species()[secondaries.species]
     return deposits, secondaries
 
 
@@ -338,7 +364,8 @@ def pi0_photons(rng, pi0: Particles) -> Particles:
         e_photon = 0.5 * energy * (1 + beta * c_star)
         cos_lab = (c_star + beta) / (1 + beta * c_star)
         direction = rotate_to(pi0.dir, np.clip(cos_lab, -1, 1), phi + (0 if sign > 0 else np.pi))
-        photons.append(Particles(pi0.event, pi0.species, e_photon, pi0.pos, direction, pi0.time, pi0.generation))
+        photons.append(Particles(pi0.event, pi0.species, e_photon, pi0.pos, direction, pi0.time, pi0.generation,
+                                 pi0.light))
     return Particles.concat(photons)
 
 
@@ -366,7 +393,7 @@ def shower_photons(rng, photons: Particles) -> Deposits:
     before[later[known]] = after[step_of[previous[known]]]
     other = later[~known & (tau_before[later] > 0)]
     before[other] = gammainc(a[i[other]], SHOWER_B * tau_before[other])
-    deposit = energy[i] * (after - before) * VISIBLE_PER_MEV
+    deposit = energy[i] * (after - before) * VISIBLE_PER_MEV * photons.light[i]
     keep = np.flatnonzero(deposit > MIN_DEPOSIT_MEV * SHOWER_SLICES)
     i, entry, deposit = i[keep], entry[keep], deposit[keep]
     tau_mid = 0.5 * (tau_before[keep] + tau_after[entry])
@@ -386,18 +413,49 @@ def shower_photons(rng, photons: Particles) -> Deposits:
     )
 
 
-def propagate(rng, particles: Particles) -> Deposits:
-    """All deposits of the final-state particles and their descendants."""
+def scatter_neutrons(rng, neutrons: Particles, model=None) -> Particles:
+    """The proton each neutron knocks out, where it first interacts (after an exponential
+    number of interaction lengths along its straight line in the inner detector; none if it
+    leaves first). Elastic n-p kinematics: the proton takes a uniform share u of the kinetic
+    energy at cos(angle) = sqrt(u) to the neutron; it starts at the neutron's time of flight
+    (a 100 MeV neutron needs 7 ns per metre) and carries the neutron response."""
+    model = model or _nominal()
+    neutrons = neutrons.select(neutrons.kinetic >= MIN_NEUTRON_MEV)
+    c = _crossings(neutrons.pos, neutrons.dir)
+    lengths = c.cumsum(c.path * _INTERACTIONS_PER_MM[c.layer])
+    budget = np.repeat(rng.exponential(1.0, len(neutrons)), np.diff(c.first))
+    reached = np.flatnonzero((lengths >= budget) & (c.path > 0))
+    first = reached[np.r_[True, c.track[reached][1:] != c.track[reached][:-1]]] if len(reached) else reached
+    n = neutrons.select(c.track[first])
+    distance, x, y = c.at(first)
+    share = rng.random(len(n))
+    start = np.stack([x, y, n.pos[:, 2] + n.dir[:, 2] * distance], axis=1)
+    beta = _beta(np.full(len(n), PROTON), n.kinetic)  # neutron and proton masses: 0.1 % apart
+    return Particles(
+        event=n.event, species=np.full(len(n), PROTON), kinetic=share * n.kinetic, pos=start,
+        dir=rotate_to(n.dir, np.sqrt(share), rng.uniform(0, 2 * np.pi, len(n))),
+        time=n.time + distance / (beta * SPEED_OF_LIGHT_MM_NS), generation=np.full(len(n), MAX_GENERATION),
+        light=np.full(len(n), model.neutron_response_scale),
+    )
+
+
+def propagate(rng, particles: Particles, model=None) -> Deposits:
+    """All deposits of the final-state particles and their descendants (``model``: its
+    Birks constant and responses; None: the nominal)."""
+    model = model or _nominal()
     deposits = []
     pending = particles
     while len(pending):
         neutral = pending.species == PI0
         if neutral.any():
             deposits.append(shower_photons(rng, pi0_photons(rng, pending.select(neutral))))
-        charged = pending.select(~neutral & (pending.kinetic > 0))
+        neutron = pending.species == NEUTRON
+        charged = pending.select(~neutral & ~neutron & (pending.kinetic > 0))
+        if neutron.any():
+            charged = Particles.concat([charged, scatter_neutrons(rng, pending.select(neutron), model)])
         if not len(charged):
             break
-        step, pending = step_charged(rng, charged)
+        step, pending = step_charged(rng, charged, model)
         deposits.append(step)
     return Deposits.concat(deposits) if deposits else _empty_deposits()
 

@@ -9,8 +9,9 @@
   checkpointed (:mod:`.checkpoints`); a restarted job resumes at that step and ends with the
   weights of an uninterrupted run.
 - Model selection reads no target labels: the best epoch has the lowest loss on source
-  validation events; for a DANN the domain classifier's accuracy and AUC on validation
-  events of both domains are logged.
+  validation events or (``selection: dev``) the lowest DEV risk; for a DANN the domain
+  classifier's accuracy and AUC and the DEV risk on validation events of both domains are
+  logged.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from minerva_vertex import datasets, image_contract, metrics, schedules
+from minerva_vertex import datasets, image_contract, metrics, schedules, validators
 from minerva_vertex.devices import autocast_for, choose_device, data_device, resolve_precision
 from minerva_vertex.models import VertexCNN, VertexDANN, build_model
 
@@ -68,10 +69,12 @@ class Compute:
 
 
 @torch.no_grad()
-def predict_logits(model: VertexCNN, batches, compute: Compute, domain: bool = False) -> tuple[torch.Tensor, ...]:
-    """Segment logits (and domain logits with ``domain``) of every event, in order, on CPU."""
+def predict_logits(model: VertexCNN, batches, compute: Compute, domain: bool = False,
+                   features: bool = False) -> tuple[torch.Tensor, ...]:
+    """Segment logits, labels (None without), then the domain logits with ``domain`` and
+    the concatenated features with ``features``, of every event, in order, on CPU."""
     model.eval()
-    logits, domain_logits, labels = [], [], []
+    logits, domain_logits, labels, feature_rows = [], [], [], []
     for batch in batches.epoch(shuffle=False):
         x, u, v = _to(batch, compute)[0]
         with compute.autocast():
@@ -79,33 +82,45 @@ def predict_logits(model: VertexCNN, batches, compute: Compute, domain: bool = F
             logits.append(model.classify(feats).float().cpu())
             if domain:
                 domain_logits.append(model.domain_logit(feats, 0.0).float().cpu())
+        if features:
+            feature_rows.append(feats.float().cpu())
         if batch.labels is not None:
             labels.append(batch.labels.cpu())
     out = (torch.cat(logits), torch.cat(labels) if labels else None)
     if domain:
         out += (torch.cat(domain_logits),)
+    if features:
+        out += (torch.cat(feature_rows),)
     return out
 
 
-def validate(model: VertexCNN, source_val, target_val, compute: Compute) -> dict:
-    """Source-validation loss and accuracy; for a DANN, domain accuracy and AUC."""
+def validate(model: VertexCNN, source_val, target_val, compute: Compute, seed: int = 0) -> dict:
+    """Source-validation loss and accuracy; for a DANN, domain accuracy and AUC and the DEV
+    risk (``validators.dev_risk``)."""
     is_dann = isinstance(model, VertexDANN) and target_val is not None
-    src = predict_logits(model, source_val, compute, domain=is_dann)
+    src = predict_logits(model, source_val, compute, domain=is_dann, features=is_dann)
     logits, labels = src[0], src[1]
     out = {
         "val_label_loss": float(F.cross_entropy(logits, labels)),
         "val_accuracy": float((logits.argmax(1) == labels).float().mean()),
         "val_domain_accuracy": float("nan"),
         "val_domain_auc": float("nan"),
+        "val_dev_risk": float("nan"),
     }
     if is_dann:
         # The target's validation events are read without labels: only the domain matters.
-        target_domain_logits = predict_logits(model, target_val, compute, domain=True)[2]
+        _, _, target_domain_logits, target_features = predict_logits(model, target_val, compute, domain=True, features=True)
         scores = torch.cat([src[2], target_domain_logits])
         is_target = torch.cat([torch.zeros(len(src[2])), torch.ones(len(target_domain_logits))])
         out["val_domain_accuracy"] = float(((scores > 0).float() == is_target).float().mean())
         out["val_domain_auc"] = validation_auc(scores, is_target)
+        losses = F.cross_entropy(logits, labels, reduction="none").numpy()
+        weights = validators.density_ratios(src[3].numpy(), target_features.numpy(), seed=seed)
+        out["val_dev_risk"] = validators.dev_risk(losses, weights)
     return out
+
+
+SELECTION_COLUMN = {"source_loss": "val_label_loss", "dev": "val_dev_risk"}
 
 
 # --- optimisation ------------------------------------------------------------------------
@@ -290,9 +305,10 @@ def train(
             step_model, optimizer, s, epoch, steps_per_epoch, total_steps, source_train, target_train, compute,
             options.progress, on_step, run, saver,
         )
-        row.update(validate(model, source_val, target_val, compute))
-        if row["val_label_loss"] < run.best_loss:
-            run.best_loss, run.best_epoch = row["val_label_loss"], epoch
+        row.update(validate(model, source_val, target_val, compute, s.seed))
+        criterion = row[SELECTION_COLUMN[s.selection]]
+        if criterion < run.best_loss:
+            run.best_loss, run.best_epoch = criterion, epoch
             run.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         run.metrics.append(row)
         run.epoch = epoch + 1

@@ -28,6 +28,7 @@ METRIC_COLUMNS = (
     "val_accuracy",
     "val_domain_accuracy",
     "val_domain_auc",
+    "val_dev_risk",
     "lambda",
     "learning_rate",
     "train_events_per_s",

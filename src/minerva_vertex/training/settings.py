@@ -35,6 +35,7 @@ class TrainSettings:
     lambda_max: float
     lambda_gamma: float
     labels: str  # segments | planecodes
+    selection: str  # source_loss | dev: the rule that picks the epoch kept
     channels: int
     seed: int
     max_train_events: int | None
