@@ -42,11 +42,10 @@ def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
 def risks(source_logits, source_labels, source_features, target_logits, target_features, *, seed: int = 0) -> dict:
     """Each rule's risk of a model (lower is better) from its validation outputs."""
     losses = F.cross_entropy(source_logits, source_labels, reduction="none").numpy()
-    weights = validators.density_ratios(source_features.numpy(), target_features.numpy(), seed=seed)
     probabilities = torch.softmax(target_logits, dim=1).numpy()
     return {
         "source_loss": validators.source_risk(losses),
-        "dev": validators.dev_risk(losses, weights),
+        "dev": validators.dev_risk_of_features(losses, source_features.numpy(), target_features.numpy(), seed=seed),
         "target_entropy": validators.entropy_risk(probabilities),
     }
 

@@ -52,6 +52,12 @@ def dev_risk(source_losses, weights) -> float:
     return float(weighted.mean() + eta * (weights.mean() - 1.0))
 
 
+def dev_risk_of_features(source_losses, source_features, target_features, *, seed: int = 0) -> float:
+    """DEV of a model from its per-event source validation losses and the features of both
+    domains' validation events (``density_ratios`` then ``dev_risk``)."""
+    return dev_risk(source_losses, density_ratios(source_features, target_features, seed=seed))
+
+
 def entropy_risk(target_probabilities) -> float:
     """Mean entropy (nats) of the predicted class probabilities of target events."""
     p = np.clip(np.asarray(target_probabilities, float), 1e-12, 1.0)
@@ -59,5 +65,5 @@ def entropy_risk(target_probabilities) -> float:
 
 
 def choose(risks: dict[str, float]) -> str:
-    """The candidate with the lowest risk (ties: the first in order)."""
-    return min(risks, key=lambda name: (risks[name], list(risks).index(name)))
+    """The candidate with the lowest risk (ties: the first in order, as ``min`` keeps)."""
+    return min(risks, key=risks.get)

@@ -264,8 +264,24 @@ def final_state(rng, kin: Kinematics, vertex: np.ndarray, event_time: np.ndarray
 # Mass numbers of the struck nuclei (geometry.NUCLEUS_Z): the nuclear radius, and with it
 # the chance of a pion to re-interact on its way out, grows as A^(1/3).
 MASS_NUMBER = {1: 1, 6: 12, 8: 16, 26: 56, 82: 208}
+_MASS_NUMBER_OF_Z = np.zeros(max(MASS_NUMBER) + 1)
+_MASS_NUMBER_OF_Z[list(MASS_NUMBER)] = list(MASS_NUMBER.values())
 FSI_REFERENCE_A = 12  # the FSI knobs are the probabilities for carbon
 ABSORPTION_BINDING_MEV = 25.0  # per nucleon of the absorbing pair
+
+
+def _mass_number(nucleus_z: np.ndarray) -> np.ndarray:
+    return _MASS_NUMBER_OF_Z[np.asarray(nucleus_z, np.int64)]
+
+
+def _nuclear_size(a: np.ndarray) -> np.ndarray:
+    """(A / 12)^(1/3): how an FSI knob for carbon scales to a nucleus; 0 for hydrogen."""
+    return np.where(a > 1, (a / FSI_REFERENCE_A) ** (1 / 3), 0.0)
+
+
+def _isotropic(rng, n: int) -> np.ndarray:
+    """``n`` unit vectors uniform on the sphere."""
+    return rotate_to(np.tile([0.0, 0.0, 1.0], (n, 1)), rng.uniform(-1, 1, n), rng.uniform(0, 2 * np.pi, n))
 
 
 def final_state_interactions(rng, hadrons: Particles, nucleus_z: np.ndarray, model) -> Particles:
@@ -274,8 +290,7 @@ def final_state_interactions(rng, hadrons: Particles, nucleus_z: np.ndarray, mod
     neutron emitted isotropically, hits of heavy ionisation near the vertex), else
     charge-exchanged (a charged pion becomes a pi0: a shower instead of a track) with
     ``pion_charge_exchange_probability`` x (A / 12)^(1/3). Hydrogen has no FSI."""
-    a = np.vectorize(MASS_NUMBER.__getitem__, otypes=[float])(nucleus_z[hadrons.event]) if len(hadrons) else np.zeros(0)
-    size = np.where(a > 1, (a / FSI_REFERENCE_A) ** (1 / 3), 0.0)
+    size = _nuclear_size(_mass_number(nucleus_z[hadrons.event]))
     is_pion = np.isin(hadrons.species, [PION, PI0])
     u = rng.random(len(hadrons))
     p_abs = np.minimum(model.pion_absorption_probability * size, 0.9)
@@ -292,8 +307,7 @@ def final_state_interactions(rng, hadrons: Particles, nucleus_z: np.ndarray, mod
     each = np.maximum((gone.kinetic + pion_mass) / 2 - ABSORPTION_BINDING_MEV, 1.0)
     m = len(gone)
     pair_species = np.concatenate([np.full(m, PROTON), np.full(m, NEUTRON)])
-    pair_dir = rotate_to(np.tile([0.0, 0.0, 1.0], (2 * m, 1)), rng.uniform(-1, 1, 2 * m), rng.uniform(0, 2 * np.pi, 2 * m))
-    pair = Particles(np.tile(gone.event, 2), pair_species, np.tile(each, 2), np.tile(gone.pos, (2, 1)), pair_dir,
+    pair = Particles(np.tile(gone.event, 2), pair_species, np.tile(each, 2), np.tile(gone.pos, (2, 1)), _isotropic(rng, 2 * m),
                      np.tile(gone.time, 2), np.tile(gone.generation, 2), light[pair_species])
     return Particles.concat([kept, pair, cascade_nucleons(rng, hadrons, nucleus_z, model)])
 
@@ -310,14 +324,13 @@ def cascade_nucleons(rng, hadrons: Particles, nucleus_z: np.ndarray, model) -> P
     if model.cascade_nucleons_per_event <= 0 or not len(events):
         return hadrons.select(np.zeros(len(hadrons), bool))
     z = nucleus_z[events]
-    a = np.vectorize(MASS_NUMBER.__getitem__, otypes=[float])(z)
-    mean = np.where(a > 1, model.cascade_nucleons_per_event * (a / FSI_REFERENCE_A) ** (1 / 3), 0.0)
-    counts = rng.poisson(mean)
+    a = _mass_number(z)
+    counts = rng.poisson(model.cascade_nucleons_per_event * _nuclear_size(a))
     event = np.repeat(events, counts)
     m = len(event)
     species = np.where(rng.random(m) < np.repeat(z / a, counts), PROTON, NEUTRON)
     first = np.searchsorted(hadrons.event, event)  # each event's first hadron: its vertex and time
-    direction = rotate_to(np.tile([0.0, 0.0, 1.0], (m, 1)), rng.uniform(-1, 1, m), rng.uniform(0, 2 * np.pi, m))
+    direction = _isotropic(rng, m)
     return Particles(event, species, rng.exponential(CASCADE_MEAN_KINETIC_MEV, m), hadrons.pos[first], direction,
                      hadrons.time[first], hadrons.generation[first], model.light_by_species()[species])
 

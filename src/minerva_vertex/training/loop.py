@@ -115,8 +115,7 @@ def validate(model: VertexCNN, source_val, target_val, compute: Compute, seed: i
         out["val_domain_accuracy"] = float(((scores > 0).float() == is_target).float().mean())
         out["val_domain_auc"] = validation_auc(scores, is_target)
         losses = F.cross_entropy(logits, labels, reduction="none").numpy()
-        weights = validators.density_ratios(src[3].numpy(), target_features.numpy(), seed=seed)
-        out["val_dev_risk"] = validators.dev_risk(losses, weights)
+        out["val_dev_risk"] = validators.dev_risk_of_features(losses, src[3].numpy(), target_features.numpy(), seed=seed)
     return out
 
 
