@@ -22,7 +22,7 @@ include: "workflow/rules/common.smk"
 
 # One set of wildcard constraints for every rule: names are the configured ones.
 wildcard_constraints:
-    sample=one_of(SAMPLES),
+    sample=one_of(SAMPLES + VARIED_SAMPLES),
     part="[^/]+",
     model=one_of(MODELS),
     finder=one_of(FINDERS),
@@ -36,6 +36,7 @@ include: "workflow/rules/tracking.smk"
 include: "workflow/rules/score.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/plots.smk"
+include: "workflow/rules/variations.smk"
 
 
 rule all:

@@ -9,8 +9,8 @@ with job_log(snakemake.log[0]):
         snakemake.output.images,
         sample=snakemake.wildcards.sample,
         input_config=snakemake.params.input,
-        # The whole section: chunk_events, kept out of params, bounds memory only.
-        images_config=snakemake.config["images"],
+        # chunk_events, kept out of params, bounds memory only.
+        images_config={**snakemake.params.images, "chunk_events": snakemake.config["images"]["chunk_events"]},
         has_truth=snakemake.params.has_truth,
         summary_path=snakemake.output.summary,
         progress=True,

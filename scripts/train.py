@@ -21,6 +21,7 @@ with job_log(snakemake.log[0], append=True):
         weights=snakemake.output.weights,
         config_out=snakemake.output.config,
         metrics_out=snakemake.output.metrics,
+        init_weights=snakemake.input.get("init"),
     )
     best = result.metrics[result.best_epoch]
     logging.info(

@@ -142,3 +142,18 @@ def test_native_bf16_is_read_from_the_cpu_flags(tmp_path):
     info.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16 amx_tile\n")
     assert {"avx512_bf16", "avx2"} <= devices.cpu_flags(str(info))
     assert devices.cpu_flags(str(tmp_path / "absent")) == set()
+
+
+@pytest.mark.parametrize("name, function", [("sqrt", torch.sqrt), ("log1p", torch.log1p)])
+def test_the_input_transform_feeds_the_towers_compressed_pixels(name, function):
+    torch.manual_seed(0)
+    compressed = models.build_model("cnn", dropout=0.0, input_transform=name).eval()
+    plain = models.build_model("cnn", dropout=0.0).eval()
+    plain.load_state_dict(compressed.state_dict())  # no weights of its own: the same tensors
+    views = [3.0 * torch.rand(4, 1, 127, w) for w in (50, 25, 25)]
+    with torch.no_grad():
+        torch.testing.assert_close(compressed(*views), plain(*(function(v) for v in views)))
+        assert not torch.allclose(compressed(*views), plain(*views))
+    assert models.count_parameters(compressed) == models.count_parameters(plain)
+    with pytest.raises(ValueError, match="unknown input_transform 'cbrt'"):
+        models.build_model("cnn", input_transform="cbrt")

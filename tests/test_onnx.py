@@ -119,3 +119,14 @@ def test_export_of_a_weights_file_checks_its_validation_events(tmp_path):
     done = onnx_export.export_weights(tmp_path / "cnn" / "weights.pt", out, image_files=images, check_events=5)
     assert done["source"] == "validation events" and done["events"] == 5
     assert done["max_abs_difference"] <= 1e-4 and onnx_export.read_metadata(out)["kind"] == "cnn"
+
+
+def test_the_input_transform_is_inside_the_exported_graph(tmp_path):
+    model = fresh_model("cnn", input_transform="log1p")
+    path = tmp_path / "model.onnx"
+    assert onnx_export.export_onnx(model, path, inputs=onnx_export.example_events(1, 8)) <= 1e-4
+    views = onnx_export.example_events(1, 16, seed=3)
+    with torch.no_grad():
+        expected = model(*views).numpy()
+    np.testing.assert_allclose(run_onnx(path, views), expected, atol=1e-4, rtol=0)
+    assert onnx_export.read_metadata(path)["input_transform"] == "log1p"

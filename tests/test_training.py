@@ -15,7 +15,7 @@ import torch
 import yaml
 
 from image_fixtures import write_sample
-from minerva_vertex import datasets, devices, safe_write, training, workflow_config
+from minerva_vertex import datasets, devices, models, safe_write, training, workflow_config
 from minerva_vertex import settings as settings_module
 from minerva_vertex.settings import SettingsError
 from minerva_vertex.plots.training_curves import plot_training_curves
@@ -74,6 +74,43 @@ def test_outputs_and_determinism(samples, tmp_path):
     assert same_weights(again.model, result.model)
     other_seed = training.train(settings(seed=4, epochs=1), source, checkpoint_dir=tmp_path / "ck3", options=FAST)
     assert not same_weights(other_seed.model, result.model)
+
+
+def test_the_input_transform_is_trained_saved_and_loaded_with_the_weights(samples, tmp_path):
+    source, _ = samples
+    result = training.train(settings(epochs=1, input_transform="log1p"), source, checkpoint_dir=tmp_path / "ck", options=FAST)
+    assert result.model.extractor.input_transform == "log1p"
+    training.save_weights(result.model, settings(epochs=1, input_transform="log1p"), tmp_path / "weights.pt", best_epoch=0)
+    loaded = training.load_model(tmp_path / "weights.pt")
+    assert loaded.extractor.input_transform == "log1p" and same_weights(loaded, result.model)
+    plain = training.train(settings(epochs=1), source, checkpoint_dir=tmp_path / "ck2", options=FAST)
+    assert not same_weights(plain.model, result.model)  # the same seed learns otherwise from compressed pixels
+
+
+def test_a_dann_started_from_a_cnn_takes_its_weights_and_a_fresh_domain_classifier(samples, tmp_path):
+    source, target = samples
+    cnn_settings = settings(epochs=1, input_transform="sqrt")
+    cnn = training.train(cnn_settings, source, checkpoint_dir=tmp_path / "ck", options=FAST).model
+    training.save_weights(cnn, cnn_settings, tmp_path / "cnn.pt", best_epoch=0)
+    dann_settings = settings("dann", epochs=1, input_transform="sqrt", init_from="cnn")
+    state = training.initial_state(tmp_path / "cnn.pt", dann_settings)
+    torch.manual_seed(0)
+    dann = models.build_model("dann", input_transform="sqrt")
+    fresh = {k: v.clone() for k, v in dann.domain_classifier.state_dict().items()}
+    training.start_from(dann, state, "cnn")
+    assert all(torch.equal(dann.state_dict()[k], v) for k, v in cnn.state_dict().items())
+    assert all(torch.equal(dann.domain_classifier.state_dict()[k], v) for k, v in fresh.items())
+    # Training starts where the CNN ended (a vanishing rate keeps it there), not at random weights.
+    still = dict(epochs=1, input_transform="sqrt", learning_rate=1e-12, seed=4)
+    started = training.train(settings("dann", init_from="cnn", **still), source, target, checkpoint_dir=tmp_path / "ck2",
+                             options=FAST, init_state=state)
+    scratch = training.train(settings("dann", **still), source, target, checkpoint_dir=tmp_path / "ck3", options=FAST)
+    distance = lambda m: sum(float((m.state_dict()[k] - v).abs().sum()) for k, v in cnn.state_dict().items())  # noqa: E731
+    assert distance(started.model) < 1e-3 * distance(scratch.model)
+    with pytest.raises(ValueError, match="must be given exactly when it is set"):
+        training.train(dann_settings, source, target, checkpoint_dir=tmp_path / "ck4", options=FAST)
+    with pytest.raises(training.WeightsFileError, match="cnn.pt: model 'cnn' has labels, channels, input_transform"):
+        training.initial_state(tmp_path / "cnn.pt", settings("dann", init_from="cnn"))
 
 
 def copy_with(paths, directory, edit):
@@ -322,6 +359,8 @@ def test_default_config_models_are_valid():
         ({"kind": "dann", "train_sample": "sim", "target_sample": "nope"}, "models.m.target_sample"),
         ({"kind": "cnn", "train_sample": "sim", "target_sample": "real"}, "models.m.target_sample"),
         ({"kind": "cnn", "train_sample": "real"}, "models.m.train_sample"),
+        ({"kind": "cnn", "train_sample": "sim", "init_from": "nope"}, "models.m.init_from"),
+        ({"kind": "cnn", "train_sample": "sim", "init_from": "m"}, "models.m.init_from"),
     ],
 )
 def test_model_cross_checks_name_the_key(model, key):

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from minerva_vertex import metrics
-from minerva_vertex.workflow_config import ConfigError
+from minerva_vertex.config_error import ConfigError
 
 TRACKING = "tracking"  # finder name of the track-based vertex
 

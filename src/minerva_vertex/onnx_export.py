@@ -7,7 +7,8 @@ The ONNX file is what a C++ reconstruction runs. Its contract:
 - output ``segment_logits`` (batch, n_classes), float32: the label predictor's logits
   (softmax gives the probabilities). For a DANN only the segment path (``forward``) is
   exported: the domain classifier is a training device and scoring never uses it;
-- metadata_props: ``kind``, ``channels``, ``n_classes``, ``labels`` (what the classes
+- metadata_props: ``kind``, ``channels``, ``n_classes``, ``input_transform`` (applied
+  inside the graph), ``labels`` (what the classes
   are), ``class_names`` (JSON, segment networks) or ``segment_of_class`` (JSON, plane-code
   networks: the segment of each class, for summing probabilities per segment), and the
   input and output names.
@@ -74,6 +75,8 @@ def model_metadata(model: models.VertexCNN) -> dict[str, str]:
         ),
         "output": OUTPUT_NAME,
         "output_meaning": "logits; softmax over axis 1 gives the class probabilities",
+        # Applied inside the graph: the inputs are the image files' pixels as they are.
+        "input_transform": model.extractor.input_transform,
         "producer": f"minerva_vertex (torch {torch.__version__})",
     }
     metadata["labels"] = model.labels

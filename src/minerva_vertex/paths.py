@@ -105,6 +105,22 @@ def plot_accuracy_gap(results, ext: str) -> str:
     return f"{results}/plots/accuracy_gap.{ext}"
 
 
+# --- systematic variations ---------------------------------------------------------------
+QUANTITY = "{quantity}"
+VARIATION_TABLES = {"shifts": "csv", "knobs": "csv", "totals": "csv", "summary": "md"}
+
+
+def variations_table(results, name: str) -> str:
+    """``shifts`` (every shift), ``knobs`` (each knob's systematic), ``totals`` (CSV) or
+    ``summary`` (Markdown) of the variations."""
+    return f"{results}/variations/{name}.{VARIATION_TABLES[name]}"
+
+
+def plot_variations(results, ext: str, quantity=QUANTITY) -> str:
+    """``quantity``: purity or efficiency."""
+    return f"{results}/plots/variations/{quantity}.{ext}"
+
+
 # --- records of each job -------------------------------------------------------------------
 def log(results, rule: str, *names: str) -> str:
     """A job's log: logs/{rule}/{names...}.log (a rule without wildcards: logs/{rule}.log)."""

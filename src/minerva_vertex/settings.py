@@ -17,7 +17,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from minerva_vertex.workflow_config import ConfigError
+from minerva_vertex.config_error import ConfigError
 
 # The package is used from its checkout (editable install or the Snakefile's sys.path), so
 # the workflow's own schemas are read where they stand.
@@ -97,9 +97,11 @@ RUN_ONLY = {
 }
 
 
-def result_part(config: Mapping, name: str) -> dict:
-    """Section ``name`` of a validated config less its run-only knobs: a rule's params."""
-    return {key: value for key, value in config[name].items() if key not in RUN_ONLY.get(name, ())}
+def result_part(config: Mapping, name: str, values: Mapping | None = None) -> dict:
+    """Section ``name`` of a validated config (or ``values`` of that section) less its
+    run-only knobs: a rule's params."""
+    values = config[name] if values is None else values
+    return {key: value for key, value in values.items() if key not in RUN_ONLY.get(name, ())}
 
 
 def model_entry(config: Mapping, name: str) -> dict:

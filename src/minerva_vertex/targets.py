@@ -36,3 +36,15 @@ def all_targets(config: Mapping) -> list[str]:
         out += [paths.plot_distributions(results, ext, f) for f in finders]
         out.append(paths.plot_accuracy_gap(results, ext))
     return out
+
+
+def variation_targets(config: Mapping) -> list[str]:
+    """The outputs of the systematic variations (``snakemake variations``): the tables and,
+    per quantity, the plot; none without variations."""
+    from minerva_vertex import variations
+
+    if not variations.varied_samples(config):
+        return []
+    results = paths.results_dir(config)
+    out = [paths.variations_table(results, name) for name in paths.VARIATION_TABLES]
+    return out + [paths.plot_variations(results, ext, q) for q in ("purity", "efficiency") for ext in PLOT_FORMATS]

@@ -12,19 +12,21 @@ import os
 import re
 from pathlib import Path
 
-from minerva_vertex import paths
+from minerva_vertex import paths, variations
+from minerva_vertex.config_error import ConfigError
 
 
-class ConfigError(ValueError):
-    """A config value that cannot work, with the key that holds it."""
-
-    def __init__(self, key: str, message: str):
-        super().__init__(f"config key '{key}': {message}")
-        self.key = key
+def sample_entry(config: dict, sample: str) -> dict:
+    """A sample's entry: from ``samples``, or built for a sample of the variations."""
+    if sample in config["samples"]:
+        return config["samples"][sample]
+    if sample in variations.varied_samples(config):
+        return variations.sample_entry(config)
+    raise ConfigError("samples", f"no sample '{sample}'")
 
 
 def is_simulated(config: dict, sample: str) -> bool:
-    return "simulate" in config["samples"][sample]
+    return "simulate" in sample_entry(config, sample)
 
 
 def simulated_part_names(n_files: int) -> list[str]:
@@ -65,7 +67,7 @@ def user_files(config: dict, sample: str) -> dict[str, str]:
 
 def sample_parts(config: dict, sample: str) -> list[str]:
     """Names of the sample's files; every per-file job of the workflow is one of these."""
-    entry = config["samples"][sample]
+    entry = sample_entry(config, sample)
     if "simulate" in entry:
         return simulated_part_names(entry["simulate"]["files"])
     return list(user_files(config, sample))
@@ -80,19 +82,28 @@ def root_file(config: dict, sample: str, part: str) -> str:
 
 def simulation_job(config: dict, sample: str, part: str) -> dict:
     """What one simulate job needs: model name and knobs, events of this part, seed, part index."""
-    entry = config["samples"][sample]["simulate"]
+    entry = sample_entry(config, sample)["simulate"]
     parts = simulated_part_names(entry["files"])
     if part not in parts:
         raise ConfigError(f"samples.{sample}.simulate.files", f"sample has no part '{part}' (parts: {parts[0]}..{parts[-1]})")
     index = parts.index(part)
     model = entry["model"]
+    varied = variations.varied_samples(config).get(sample)
     return {
-        "model_name": model,
-        "model": dict(config["simulation"]["models"][model]),
+        "model_name": model if varied is None else f"{model}, {varied.label}",
+        "model": dict(config["simulation"]["models"][model] if varied is None else varied.knobs),
         "events": events_per_part(entry["events"], entry["files"])[index],
         "seed": entry["seed"],
         "part_index": index,
     }
+
+
+def images_settings(config: dict, sample: str) -> dict:
+    """The ``images`` section for one sample: every event of a varied sample is a test event."""
+    section = dict(config["images"])
+    if sample in variations.varied_samples(config):
+        section["splits"] = dict(variations.EVALUATION_SPLITS)
+    return section
 
 
 def check_config(config: dict) -> None:
@@ -122,6 +133,7 @@ def check_config(config: dict) -> None:
             user_files(config, sample)
     check_images_config(config)
     check_models(config)
+    check_variations(config)
 
 
 def check_images_config(config: dict) -> None:
@@ -157,6 +169,40 @@ def check_models(config: dict) -> None:
                 f"{key}.train_sample",
                 f"sample '{model['train_sample']}' has no truth (has_truth: false): no labels to train on",
             )
+        check_init_from(config, name)
+
+
+def check_init_from(config: dict, name: str) -> None:
+    """``init_from`` names another configured model, and following it never loops."""
+    entries = config.get("models") or {}
+    seen, current = [name], entries[name].get("init_from")
+    while current is not None:
+        key = f"models.{seen[-1]}.init_from"
+        if current not in entries:
+            raise ConfigError(key, f"unknown model '{current}' (models has: {', '.join(sorted(entries))})")
+        if current in seen:
+            raise ConfigError(f"models.{name}.init_from", f"models start from each other in a loop: {' -> '.join([*seen, current])}")
+        seen.append(current)
+        current = entries[current].get("init_from")
+
+
+def check_variations(config: dict) -> None:
+    """The variations' knobs and values (:func:`variations.varied_samples`), their size, and
+    a seed that no training sample has: their events must be new to every network."""
+    if not variations.varied_samples(config):
+        return
+    vary = variations.section(config)
+    if vary["files"] > vary["events"]:
+        raise ConfigError("variations.files", "more files than events")
+    for name, model in (config.get("models") or {}).items():
+        for sample in training_samples(config, name).values():
+            entry = config["samples"][sample].get("simulate")
+            if entry is not None and entry["seed"] == vary["seed"]:
+                raise ConfigError(
+                    "variations.seed",
+                    f"{vary['seed']} is the seed of sample '{sample}', which trains model '{name}': "
+                    "the networks would be scored on the events they were trained on",
+                )
 
 
 def training_samples(config: dict, model: str) -> dict[str, str]:

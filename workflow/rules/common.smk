@@ -7,14 +7,16 @@ minerva_vertex.targets.
 
 import re
 
-from minerva_vertex import comparisons, paths, settings, targets
+from minerva_vertex import comparisons, paths, settings, targets, variations
 from minerva_vertex import workflow_config as wc
 
 wc.check_config(config)
 
 RESULTS = str(paths.results_dir(config))
 SAMPLES = list(config["samples"])
-SIMULATED_SAMPLES = [s for s in SAMPLES if wc.is_simulated(config, s)]
+VARIED = variations.varied_samples(config)  # samples of the systematic variations
+VARIED_SAMPLES = list(VARIED)
+SIMULATED_SAMPLES = [s for s in SAMPLES if wc.is_simulated(config, s)] + VARIED_SAMPLES
 MODELS = list(config["models"])
 FINDERS = comparisons.finders(config)
 COMPARISONS = comparisons.resolve(config)
@@ -54,11 +56,16 @@ def metrics_of(comparison):
 
 
 def training_inputs(wildcards):
-    """Image files of the model's training sample and, for a DANN, its target sample."""
-    return {
+    """Image files of the model's training sample and, for a DANN, its target sample; the
+    weights of the model it starts from (`init_from`), if any."""
+    inputs = {
         role: per_part(paths.images, sample)
         for role, sample in wc.training_samples(config, wildcards.model).items()
     }
+    init_from = config["models"][wildcards.model].get("init_from")
+    if init_from is not None:
+        inputs["init"] = paths.model_file(RESULTS, "weights.pt", init_from)
+    return inputs
 
 
 def training_source_images(wildcards):
@@ -74,3 +81,17 @@ def bias_scores(wildcards):
         for model in MODELS
         for role, sample in (("source", BIAS_SOURCE), ("target", BIAS_TARGET))
     }
+
+
+def variation_inputs(wildcards):
+    """Files of every sample of the variations, named by sample and role
+    (minerva_vertex.systematics.inputs_from_named reads them back)."""
+    named = {}
+    for sample in VARIED_SAMPLES:
+        named[f"{sample}__images"] = per_part(paths.images, sample)
+        named[f"{sample}__tracking"] = paths.track_vertices(RESULTS, sample)
+        for model in MODELS:
+            named[f"{sample}__scores__{model}"] = per_part(
+                paths.scores, sample, model=model
+            )
+    return named

@@ -24,9 +24,14 @@ rule images:
         runtime=30,
     params:
         input=config["input"],
-        images=settings.result_part(config, "images"),
+        # Every event of a sample of the variations is a test event.
+        images=lambda wildcards: settings.result_part(
+            config, "images", wc.images_settings(config, wildcards.sample)
+        ),
         # The sample's `has_truth` if the config gives it; None: read it from the file.
-        has_truth=lambda wildcards: config["samples"][wildcards.sample].get("has_truth"),
+        has_truth=lambda wildcards: wc.sample_entry(config, wildcards.sample).get(
+            "has_truth"
+        ),
     script:
         "../../scripts/make_images.py"
 

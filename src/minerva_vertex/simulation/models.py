@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..workflow_config import ConfigError
+from ..config_error import ConfigError
 
 
 @dataclass(frozen=True)

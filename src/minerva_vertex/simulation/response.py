@@ -54,7 +54,9 @@ def noise_deposits(rng, n_events: int, event_time: np.ndarray, model) -> tuple[n
     counts = rng.poisson(model.noise_hits_per_event, n_events)
     event = np.repeat(np.arange(n_events), counts)
     n = len(event)
-    energy = (model.threshold_mev + rng.exponential(max(model.noise_energy_mev, 1e-9), n)) / model.energy_scale
+    # In visible-energy units, like every deposit: the calibration (energy scale) acts on
+    # noise as on light, and a model differing in the scale draws the same noise.
+    energy = model.threshold_mev + rng.exponential(max(model.noise_energy_mev, 1e-9), n)
     time = event_time[event] + rng.uniform(*NOISE_TIME_WINDOW_NS, n)
     return event, rng.integers(0, N_PLANES, n), rng.integers(0, geo.N_STRIPS, n), energy, time
 

@@ -243,15 +243,21 @@ def train(
     options: RunOptions,
     on_epoch_end: Callable[[int, dict], None] | None = None,
     on_step: Callable[[int, VertexCNN], None] | None = None,
+    init_state: dict | None = None,
+    init_identity: Sequence[str | Path] = (),
 ) -> TrainResult:
     """Train ``settings`` on the image files; resume from ``checkpoint_dir`` when it holds
-    a checkpoint of the same training. ``on_epoch_end(epoch, metrics)`` runs after each
-    epoch's checkpoint is written; ``on_step(steps_done, model)`` after every optimisation
-    step (the learning-curve benchmark scores the model there)."""
+    a checkpoint of the same training. ``init_state``: the trained weights of the model named
+    by ``settings.init_from`` (its file in ``init_identity``, part of the resume fingerprint).
+    ``on_epoch_end(epoch, metrics)`` runs after each epoch's checkpoint is written;
+    ``on_step(steps_done, model)`` after every optimisation step (the learning-curve
+    benchmark scores the model there)."""
     s = settings
     is_dann = s.kind == "dann"
     if is_dann and not target_files:
         raise ValueError("a dann model needs the target sample's image files")
+    if (s.init_from is None) != (init_state is None):
+        raise ValueError(f"init_from is {s.init_from!r}: its weights must be given exactly when it is set")
     compute = Compute.for_options(options)
     options = dataclasses.replace(options, precision=compute.precision)  # the fingerprint holds what ran
     device, channels_last = compute.device, compute.channels_last
@@ -264,14 +270,17 @@ def train(
     target_val = _batches(s, options, device, target_files, "validation", False, s.max_val_events) if is_dann else None
 
     torch.manual_seed(s.seed)
-    model = build_model(s.kind, s.channels, s.dropout, s.labels).to(device)
+    model = build_model(s.kind, s.channels, s.dropout, s.labels, s.input_transform)
+    if init_state is not None:
+        start_from(model, init_state, s.init_from)
+    model = model.to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, s)
     step_model = torch.compile(model) if options.compile else model
 
     path = checkpoints.checkpoint_path(checkpoint_dir)
-    fp = checkpoints.fingerprint(s, options, device, checkpoints.input_identity([*source_files, *target_files]))
+    fp = checkpoints.fingerprint(s, options, device, checkpoints.input_identity([*source_files, *target_files, *init_identity]))
     state = checkpoints.load_checkpoint(path, fp)
     run = RunState()
     if state is not None:
@@ -315,11 +324,20 @@ def train(
         if on_epoch_end is not None:
             on_epoch_end(epoch, row)
 
-    final = build_model(s.kind, s.channels, s.dropout, s.labels)
+    final = build_model(s.kind, s.channels, s.dropout, s.labels, s.input_transform)
     final.load_state_dict({k: v.cpu() for k, v in run.best_state.items()})
     for row in run.metrics:
         row["selected"] = row["epoch"] == run.best_epoch
     return TrainResult(final.eval(), run.metrics, run.best_epoch, start_epoch)
+
+
+def start_from(model: VertexCNN, state: dict, name: str) -> None:
+    """Load the trained weights of model ``name`` into ``model``; a DANN started from a CNN
+    keeps its fresh domain classifier, and nothing else may be missing or left over."""
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    fresh = [key for key in missing if not key.startswith("domain_classifier.")]
+    if fresh or unexpected:
+        raise ValueError(f"the weights of '{name}' do not fit this network: missing {fresh}, unexpected {unexpected}")
 
 
 # --- resumable state -------------------------------------------------------------------------

@@ -52,6 +52,7 @@ def save_weights(model: VertexCNN, settings: TrainSettings, path: str | Path, be
             "channels": settings.channels,
             "dropout": settings.dropout,
             "labels": settings.labels,
+            "input_transform": settings.input_transform,
             "best_epoch": best_epoch,
             "settings": asdict(settings),
             "state_dict": model.state_dict(),
@@ -71,12 +72,27 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> VertexCN
         raise WeightsFileError(f"{not_ours}; reading it failed: {first_line}") from None
     if not isinstance(saved, Mapping) or not all(key in saved for key in WEIGHTS_KEYS):
         raise WeightsFileError(f"{not_ours}; it lacks {', '.join(WEIGHTS_KEYS)}")
-    model = build_model(saved["kind"], saved["channels"], saved["dropout"], saved.get("labels", "segments"))
+    model = build_model(
+        saved["kind"], saved["channels"], saved["dropout"], saved.get("labels", "segments"), saved.get("input_transform", "none")
+    )
     try:
         model.load_state_dict(saved["state_dict"])
     except RuntimeError as error:
         raise WeightsFileError(f"{not_ours}; its tensors do not fit a {saved['kind']} network: {error}") from None
     return model.to(device).eval()
+
+
+def initial_state(path: str | Path, settings: TrainSettings) -> dict:
+    """The weights a model starts from (``init_from``), read from their file; the network
+    they were trained as must learn the same labels from the same inputs."""
+    start = load_model(path)
+    theirs = (start.labels, start.channels, start.extractor.input_transform)
+    ours = (settings.labels, settings.channels, settings.input_transform)
+    if theirs != ours:
+        raise WeightsFileError(
+            f"{path}: model '{settings.init_from}' has labels, channels, input_transform {theirs}; this one needs {ours}"
+        )
+    return start.state_dict()
 
 
 def write_metrics_csv(metrics: list[dict], path: str | Path) -> None:
@@ -104,13 +120,19 @@ def train_to_files(
     weights: str | Path,
     config_out: str | Path,
     metrics_out: str | Path,
+    init_weights: str | Path | None = None,
 ) -> TrainResult:
     """What rule ``train`` does: train (resuming when possible) and write every output.
 
-    ``training_config`` is the config's ``training`` section (or any part of it)."""
+    ``training_config`` is the config's ``training`` section (or any part of it);
+    ``init_weights``: the weights file of the model named by ``init_from``."""
     settings = TrainSettings.from_dict(model_config, name)
     options = RunOptions.from_section(training_config)
-    result = train(settings, source_files, target_files, checkpoint_dir=checkpoint_dir, options=options)
+    init_state = None if init_weights is None else initial_state(init_weights, settings)
+    result = train(
+        settings, source_files, target_files, checkpoint_dir=checkpoint_dir, options=options,
+        init_state=init_state, init_identity=() if init_weights is None else (init_weights,),
+    )
     save_weights(result.model, settings, weights, result.best_epoch)
     write_settings_yaml(
         settings,

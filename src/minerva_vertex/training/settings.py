@@ -35,6 +35,8 @@ class TrainSettings:
     lambda_max: float
     lambda_gamma: float
     labels: str  # segments | planecodes
+    input_transform: str  # none | sqrt | log1p, applied to the images before the first convolution
+    init_from: str | None  # a configured model whose trained weights this one starts from
     selection: str  # source_loss | dev: the rule that picks the epoch kept
     channels: int
     seed: int
