@@ -8,7 +8,7 @@ SNAKEMAKE = $(VENV)/bin/snakemake
 # reads /dev/null anyway, so say so and keep the output clean. A configured pool wins.
 export CONDOR_CONFIG ?= /dev/null
 
-.PHONY: setup run report test test-fast bench learning-curve clean
+.PHONY: setup run variations report test test-fast bench learning-curve domain-study clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11) and "Python 3.11 or newer is needed")'
@@ -24,6 +24,12 @@ run: setup
 	$(SNAKEMAKE) --cores $(CORES)
 	$(SNAKEMAKE) --cores $(CORES) --report results/report.zip
 
+# The systematic variations (config section `variations`): shifted samples scored by every
+# finder of the default run; their tables, plots and a report of their own.
+variations: setup
+	$(SNAKEMAKE) --cores $(CORES) variations
+	$(SNAKEMAKE) --cores $(CORES) variations --report results/variations/report.zip
+
 test: setup
 	$(VENV)/bin/python -m pytest -q
 
@@ -35,16 +41,23 @@ bench: setup
 	for bench in simulation images training tracking; do $(VENV)/bin/python benchmarks/bench_$$bench.py || exit 1; done
 
 # Test accuracy against training events and CPU seconds for the default recipe and two
-# alternatives (benchmarks/bench_learning_curve.py; about 15 minutes on 2 cores).
+# alternatives (benchmarks/bench_learning_curve.py; about 20 minutes on 2 cores).
 # The plot goes to docs/, where the README shows it.
 LEARNING_CURVE = results/learning_curve
 learning-curve: setup
 	$(SNAKEMAKE) --cores $(CORES) --configfile config/presets/learning_curve.yaml --until images
 	$(VENV)/bin/python benchmarks/bench_learning_curve.py --images $(LEARNING_CURVE)/images/simulation \
-		--target-images $(LEARNING_CURVE)/images/data_like \
-		--recipe default --recipe "default, 80000 events:max_train_events=80000" \
-		--recipe "before (batch 16, constant rate, 6000 x 2):epochs=2,batch_size=16,lr_schedule=constant,learning_rate=0.001,max_train_events=6000" \
-		--mark "default run=40000" --csv $(LEARNING_CURVE)/learning_curve.csv --plot docs/learning_curve.png
+		--target-images $(LEARNING_CURVE)/images/data_like --every 20000 \
+		--recipe "default (sqrt pixels)" --recipe "log1p pixels:input_transform=log1p" \
+		--recipe "raw pixels:input_transform=none" \
+		--mark "default run=100000" --csv $(LEARNING_CURVE)/learning_curve.csv --plot docs/learning_curve.png
+
+# CNN, DANN and oracle over 3 seeds on the default run's images, and the label-free choice
+# of the DANN's domain-loss weight (benchmarks/bench_domain_study.py; about an hour on 2 cores).
+domain-study: setup
+	$(SNAKEMAKE) --cores $(CORES) --until images
+	$(VENV)/bin/python benchmarks/bench_domain_study.py --images results/images/simulation \
+		--target-images results/images/data_like --seeds 1 2 3 --out results/domain_study/domain_study.json
 
 clean:
 	rm -rf results .snakemake

@@ -37,14 +37,17 @@ def batches(files, split, labels, max_events, settings):
                                  max_events=max_events, memory_limit_mb=4096, chunk_events=4096)
 
 
-def train_and_score(name, entry, source, target, args, options) -> domain_study.Scored:
+def train_and_score(name, entry, source, target, args, options, init_state=None):
+    """The trained network's :class:`domain_study.Scored` and its weights; ``init_state``:
+    the weights it starts from when its entry has ``init_from``."""
     settings = training.TrainSettings.from_dict(entry, name)
     compute = Compute.for_options(options)
     train_on = target if entry["train_sample"] == "data_like" else source
     print(f"{name}: training ({entry})", flush=True)
     with tempfile.TemporaryDirectory() as checkpoint_dir:
         result = training.train(settings, train_on, target if settings.kind == "dann" else (),
-                                checkpoint_dir=checkpoint_dir, options=options)
+                                checkpoint_dir=checkpoint_dir, options=options,
+                                init_state=init_state if settings.init_from else None)
     model = result.model
     accuracy = {}
     for side, files in (("source", source), ("target", target)):
@@ -60,7 +63,7 @@ def train_and_score(name, entry, source, target, args, options) -> domain_study.
     scored = domain_study.Scored(name, settings.kind, settings.seed, entry.get("domain_loss_weight"),
                                  accuracy["source"], accuracy["target"], risks)
     print(f"  {name}: source {scored.source_accuracy:.4f}  target {scored.target_accuracy:.4f}  {risks}", flush=True)
-    return scored
+    return scored, model.state_dict()
 
 
 def markdown(summaries: list[dict], choice: list[dict]) -> str:
@@ -109,10 +112,11 @@ def main() -> None:
     weights = args.weights or [default_weight, 3 * default_weight]
     summaries, choice, scored = [], [], []
     for seed in args.seeds:
-        cnn = train_and_score(f"cnn_s{seed}", {**entries["cnn"], "seed": seed}, source, target, args, options)
-        oracle = train_and_score(f"oracle_s{seed}", {**entries["oracle"], "seed": seed}, source, target, args, options)
+        cnn, cnn_state = train_and_score(f"cnn_s{seed}", {**entries["cnn"], "seed": seed}, source, target, args, options)
+        oracle, _ = train_and_score(f"oracle_s{seed}", {**entries["oracle"], "seed": seed}, source, target, args, options)
+        # A DANN that starts from the CNN (init_from, as in the default config) starts from this seed's.
         danns = [train_and_score(f"dann_w{w:g}_s{seed}", {**entries["dann"], "seed": seed, "domain_loss_weight": w},
-                                 source, target, args, options) for w in weights]
+                                 source, target, args, options, init_state=cnn_state)[0] for w in weights]
         default = next((d for d in danns if d.domain_loss_weight == default_weight), danns[0])
         summaries.append(domain_study.seed_summary(cnn, oracle, default))
         choice.append({"seed": seed, "rules": domain_study.picks(danns)})

@@ -6,7 +6,8 @@
 
 A recipe is the default config's ``models.cnn`` entry (config/config.yaml) with keys
 replaced: ``NAME`` alone is that entry (``default``), ``NAME:key=value,...`` changes keys
-(values in YAML: ``dropout=0.1``, ``max_train_events=null``). Every recipe trains through
+(values in YAML: ``dropout=0.1``, ``max_train_events=null``), starting from random weights
+(``init_from`` is dropped). Every recipe trains through
 the pipeline's own ``training.train`` on the same events of the simulation's train split
 (``--events`` replaces ``max_train_events`` where a recipe does not name it), and is scored every
 ``--every`` events on the same ``--test-events`` events of the test split. CPU seconds are
@@ -45,7 +46,9 @@ def parse_recipe(text: str, default_entries: dict[str, dict]) -> tuple[str, dict
         if not sep:
             raise SystemExit(f"recipe '{text}': '{change}' is not key=value")
         replaced[key.strip()] = yaml.safe_load(value)
-    return name, {**default_entries[replaced.get("kind", "cnn")], **replaced}
+    entry = {**default_entries[replaced.get("kind", "cnn")], **replaced}
+    entry["init_from"] = None  # a learning curve starts from random weights
+    return name, entry
 
 
 class Curve:

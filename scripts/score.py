@@ -18,5 +18,6 @@ with job_log(snakemake.log[0]):
         batch_size=snakemake.config["scoring"]["batch_size"],
         model_name=snakemake.wildcards.model,
         progress=True,
+        precision=snakemake.params.precision,
     )
     logging.info("%s: %d test events scored on %s", snakemake.input.images, n, device)

@@ -168,3 +168,18 @@ def test_a_track_vertex_file_missing_an_event_is_named(tmp_path, cnn):
     scoring.score_file(training.load_model(cnn), images[0], score, batch_size=4)
     with pytest.raises(ValueError, match=f"{tracking}: event id 1006 of the test split is missing"):
         evaluation.model_evaluation([score], images, tracking, None, "cnn", "cnn", "s")
+
+
+def test_bf16_scores_agree_with_fp32(tmp_path, cnn):
+    images = tmp_path / "images.h5"
+    write_images(images, 90)
+    model = training.load_model(cnn)
+    exact, fast = tmp_path / "fp32.h5", tmp_path / "bf16.h5"
+    scoring.score_file(model, images, exact, batch_size=16, precision="fp32")
+    scoring.score_file(model, images, fast, batch_size=16, precision="bf16")
+    a, b = scoring.read_scores([exact]), scoring.read_scores([fast])
+    np.testing.assert_array_equal(a["eventids"], b["eventids"])
+    # bf16 keeps 8 bits of mantissa: probabilities within a few per mille, the same answers.
+    np.testing.assert_allclose(b["probabilities"], a["probabilities"], atol=0.01)
+    assert not np.array_equal(a["probabilities"], b["probabilities"])
+    assert (a["predicted"] == b["predicted"]).mean() >= 0.9

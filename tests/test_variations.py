@@ -158,6 +158,8 @@ def test_knob_systematics_and_the_quadrature_total_by_hand():
     assert total.loc["cnn", "total"] == pytest.approx(0.05)  # sqrt(0.03^2 + 0.04^2)
     assert total.loc["cnn", "largest_knob"] == "b" and total.loc["cnn", "total_relative"] == pytest.approx(0.0625)
     assert total.loc["tracking", "total"] == pytest.approx(0.005)
+    # sqrt((0.03 x 0.01)^2 + (0.04 x 0.01)^2) / 0.05: the knobs' statistical errors propagated.
+    assert total.loc["cnn", "total_err"] == pytest.approx(0.01)
     # 80 of 100: the Clopper-Pearson 68 % half-width.
     assert total.loc["cnn", "statistical"] == pytest.approx(systematics.statistical_error(80, 100))
     head = systematics.summary(systematics.totals(per_knob)).set_index("finder")

@@ -29,7 +29,9 @@ import torch
 from tqdm import tqdm
 
 from minerva_vertex import image_contract, models, safe_write
+from minerva_vertex.devices import resolve_precision
 from minerva_vertex.image_contract import TEST_SPLIT, VIEW_DATASETS
+from minerva_vertex.training.loop import Compute
 
 
 def _test_blocks(split: np.ndarray, block: int):
@@ -47,8 +49,11 @@ def _append(dataset: h5py.Dataset, values: np.ndarray) -> None:
     dataset[n:] = values
 
 
-def score_file(model: models.VertexCNN, image_path, output_path, *, batch_size: int, model_name: str = "", progress: bool = False) -> int:
-    """Score the test split of ``image_path`` into ``output_path``; returns the events scored."""
+def score_file(model: models.VertexCNN, image_path, output_path, *, batch_size: int, model_name: str = "", progress: bool = False,
+               precision: str = "fp32") -> int:
+    """Score the test split of ``image_path`` into ``output_path``; returns the events scored.
+    ``precision``: fp32, bf16 (autocast) or auto (bf16 where the device has it natively, as
+    in training). On a CPU the network runs channels-last, about twice as fast."""
     image_path = Path(image_path)
     with h5py.File(image_path, "r") as images, safe_write.atomic_output(output_path) as tmp:
         image_contract.check_file(images, image_path)
@@ -56,7 +61,7 @@ def score_file(model: models.VertexCNN, image_path, output_path, *, batch_size: 
         if channels != model.channels:
             raise ValueError(f"{image_path}: images have {channels} channel(s), model '{model_name}' expects {model.channels}")
         with h5py.File(tmp, "w") as out:
-            n_scored = _score_into(model, images, out, image_path, batch_size, progress)
+            n_scored = _score_into(model, images, out, image_path, batch_size, progress, precision)
             out.attrs.update(
                 model=model_name,
                 model_kind=model.kind,
@@ -69,8 +74,11 @@ def score_file(model: models.VertexCNN, image_path, output_path, *, batch_size: 
     return n_scored
 
 
-def _score_into(model, images: h5py.File, out: h5py.File, image_path: Path, batch_size: int, progress: bool) -> int:
+def _score_into(model, images: h5py.File, out: h5py.File, image_path: Path, batch_size: int, progress: bool, precision: str) -> int:
     device = next(model.parameters()).device
+    compute = Compute(device, channels_last=device.type == "cpu", precision=resolve_precision(precision, device))
+    if compute.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     columns = {
         "eventids": ((), np.uint64),
         "probabilities": ((models.N_SEGMENTS,), np.float32),
@@ -86,9 +94,11 @@ def _score_into(model, images: h5py.File, out: h5py.File, image_path: Path, batc
     with tqdm(total=int((split == TEST_SPLIT).sum()), disable=not progress, desc=f"score {image_path.name}", unit="ev") as bar:
         for start, stop, keep in _test_blocks(split, batch_size):
             views = [torch.from_numpy(images[name][start:stop][keep]).to(device) for name in VIEW_DATASETS]
-            with torch.no_grad():
+            if compute.channels_last:
+                views = [view.contiguous(memory_format=torch.channels_last) for view in views]
+            with torch.no_grad(), compute.autocast():
                 features = model.features(*views)
-                logits = model.classify(features)
+                logits = model.classify(features).float()
                 probabilities = model.segment_probabilities(logits).cpu().numpy()
             _append(out["eventids"], images["eventids"][start:stop][keep])
             _append(out["probabilities"], probabilities)

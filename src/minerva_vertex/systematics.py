@@ -32,7 +32,6 @@ from minerva_vertex import comparisons, evaluation, geometry, image_contract, me
 MINERVA_FLAT_UNCERTAINTY = 0.01  # MAT-MINERvA NuVertexMLUnc: the ML vertex's flat 1 %
 HEADLINE_SELECTIONS = tuple(f"target{t}" for t in range(1, 6))
 SEGMENT_SELECTIONS = tuple(f"segment{s}" for s in range(geometry.N_SEGMENTS))
-QUANTITIES = ("efficiency", "purity")
 
 
 @dataclass(frozen=True)
@@ -157,17 +156,19 @@ def knob_systematics(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def totals(per_knob: pd.DataFrame) -> pd.DataFrame:
-    """Quadrature sum over knobs per finder, selection and quantity, the largest knob, and
-    the nominal value's statistical error (68 % Clopper-Pearson half-width)."""
+    """Quadrature sum over knobs per finder, selection and quantity with its statistical
+    error (propagated from the knobs'), the largest knob, and the nominal value's
+    statistical error (68 % Clopper-Pearson half-width)."""
     rows = []
     for (finder, selection, quantity), group in per_knob.groupby(["finder", "selection", "quantity"], sort=False):
         top = group.loc[group["systematic"].idxmax()]
         total = float(np.sqrt((group["systematic"] ** 2).sum()))
+        total_err = float(np.sqrt(((group["systematic"] * group["systematic_err"]) ** 2).sum()) / total) if total else np.nan
         nominal, n = float(top["nominal"]), float(top["nominal_denominator"])
-        stat = statistical_error(nominal * n, n)
         rows.append({
             "finder": finder, "selection": selection, "quantity": quantity, "nominal": nominal,
-            "statistical": stat, "total": total, "total_relative": total / nominal if nominal else np.nan,
+            "statistical": statistical_error(nominal * n, n), "total": total, "total_err": total_err,
+            "total_relative": total / nominal if nominal else np.nan,
             "largest_knob": top["knob"], "largest": float(top["systematic"]),
             "largest_relative": float(top["relative"]),
         })
@@ -189,6 +190,7 @@ def summary(total: pd.DataFrame) -> pd.DataFrame:
     out = rows[["finder", "selection", "nominal", "statistical", "largest_knob", "largest_relative", "total_relative"]].copy()
     out = out.rename(columns={"selection": "target", "nominal": "purity"})
     out.insert(4, "statistical_relative", out["statistical"] / out["purity"])
+    out["total_relative_err"] = rows["total_err"] / rows["nominal"]
     out["total_over_flat_1pc"] = out["total_relative"] / MINERVA_FLAT_UNCERTAINTY
     return out.reset_index(drop=True)
 
@@ -239,7 +241,8 @@ def markdown_summary(table: pd.DataFrame, per_knob: pd.DataFrame, total: pd.Data
         f"Shifted samples of {events} events each against the nominal, the same events; every figure",
         "is the purity of the target selection. `statistical`: the nominal purity's 68 % interval",
         "half-width; `largest_knob`: the knob of the largest one-sigma shift; `total`: the",
-        "quadrature sum over knobs; relative figures are fractions of the purity;",
+        "quadrature sum over knobs (`total_relative_err`: its statistical error, from the shifts');",
+        "relative figures are fractions of the purity;",
         f"`total_over_flat_1pc`: the total over MINERvA's flat {MINERVA_FLAT_UNCERTAINTY:.0%} (NuVertexMLUnc).",
         "",
         evaluation.markdown(head),

@@ -22,5 +22,6 @@ rule score:
     params:
         # The batch size only bounds memory: it is read from the config by the script.
         device=config["scoring"]["device"],
+        precision=config["scoring"]["precision"],
     script:
         "../../scripts/score.py"
