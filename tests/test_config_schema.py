@@ -17,6 +17,18 @@ def test_default_config_is_valid():
     validate(copy.deepcopy(DEFAULT), SCHEMA)
 
 
+@pytest.mark.parametrize("preset", sorted(p.name for p in (REPO / "config").rglob("*.yaml") if p.name != "config.yaml"))
+def test_every_preset_laid_over_the_default_is_valid(preset):
+    from snakemake.utils import update_config
+
+    from minerva_vertex import workflow_config
+
+    config = copy.deepcopy(DEFAULT)
+    update_config(config, yaml.safe_load(next((REPO / "config").rglob(preset)).read_text()))
+    validate(config, SCHEMA)
+    workflow_config.check_config(config)
+
+
 def test_defaults_are_filled_inside_referenced_sections():
     config = {"samples": DEFAULT["samples"], "images": {}, "input": {}}
     validate(config, SCHEMA)
