@@ -1,8 +1,9 @@
 """Score an image file with a trained network: segment probabilities, prediction, features.
 
 The test split (``split`` == 2, the image contract) of one image file is streamed through
-the network in batches of ``batch_size`` events, so memory stays bounded whatever the
-file's size; output datasets grow as batches arrive. The score file holds, for the N test
+the network in batches of ``batch_size`` test events, each read as one contiguous range of
+rows, so memory stays bounded whatever the file's size; output datasets grow as batches
+arrive. The score file holds, for the N test
 events in file order:
 
 - ``eventids`` uint64 (N,), ``probabilities`` float32 (N, 11) (softmax of the logits;
@@ -34,13 +35,15 @@ from minerva_vertex.image_contract import TEST_SPLIT, VIEW_DATASETS
 from minerva_vertex.training.loop import Compute
 
 
-def _test_blocks(split: np.ndarray, block: int):
-    """(start, stop, test indices within the block) over the file in order."""
-    for start in range(0, len(split), block):
-        stop = min(start + block, len(split))
-        keep = np.flatnonzero(split[start:stop] == TEST_SPLIT)
-        if len(keep):
-            yield start, stop, keep
+def _test_blocks(split: np.ndarray, batch_size: int):
+    """(start, stop, test rows within start..stop-1) of each batch of ``batch_size`` test
+    events, in file order: one contiguous read per batch, whatever share of the rows the
+    test split holds (a tenth in the default samples, all of them in a varied sample)."""
+    test = np.flatnonzero(split == TEST_SPLIT)
+    for first in range(0, len(test), batch_size):
+        rows = test[first : first + batch_size]
+        start, stop = int(rows[0]), int(rows[-1]) + 1
+        yield start, stop, rows - start
 
 
 def _append(dataset: h5py.Dataset, values: np.ndarray) -> None:
