@@ -50,7 +50,7 @@ learning-curve: setup
 		--target-images $(LEARNING_CURVE)/images/data_like --every 20000 \
 		--recipe "default (sqrt pixels)" --recipe "log1p pixels:input_transform=log1p" \
 		--recipe "raw pixels:input_transform=none" \
-		--mark "default run=100000" --csv $(LEARNING_CURVE)/learning_curve.csv --plot docs/learning_curve.png
+		--mark "default run=120000" --csv $(LEARNING_CURVE)/learning_curve.csv --plot docs/learning_curve.png
 
 # CNN, DANN and oracle over 3 seeds on the default run's images, and the label-free choice
 # of the DANN's domain-loss weight (benchmarks/bench_domain_study.py; about an hour on 2 cores).

@@ -143,8 +143,13 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory(prefix="bench_training_") as workdir:
+        measure(args, Path(workdir))
+
+
+def measure(args: argparse.Namespace, workdir: Path) -> None:
+    """Every figure of the benchmark; the synthetic files and checkpoints go to ``workdir``."""
     device = devices.choose_device(args.device)
-    workdir = Path(tempfile.mkdtemp(prefix="bench_training_"))
     if args.images:
         source = sorted(glob.glob(f"{args.images}/*.h5"))
         target = sorted(glob.glob(f"{args.target_images or args.images}/*.h5"))

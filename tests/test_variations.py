@@ -162,8 +162,24 @@ def test_knob_systematics_and_the_quadrature_total_by_hand():
     assert total.loc["cnn", "total_err"] == pytest.approx(0.01)
     # 80 of 100: the Clopper-Pearson 68 % half-width.
     assert total.loc["cnn", "statistical"] == pytest.approx(systematics.statistical_error(80, 100))
+    # Less the noise: sqrt((0.03^2 - 0.01^2) + (0.04^2 - 0.01^2)); both knobs beyond 2 errors.
+    assert total.loc["cnn", "total_excess"] == pytest.approx(np.sqrt(0.0023))
+    assert total.loc["cnn", "resolved_knobs"] == 2
+    # tracking: a shift of 5 errors; a knob within its noise alone would give an excess of 0.
+    assert total.loc["tracking", "total_excess"] == pytest.approx(np.sqrt(0.005**2 - 0.001**2))
     head = systematics.summary(systematics.totals(per_knob)).set_index("finder")
     assert head.loc["cnn", "total_over_flat_1pc"] == pytest.approx(6.25)
+    assert head.loc["cnn", "resolved_knobs"] == "2 of 2"
+
+
+def test_a_total_of_pure_noise_has_no_excess():
+    # Every knob within its error: the plain quadrature sum is not zero, the excess is.
+    table = pd.DataFrame({"finder": "cnn", "knob": ["a", "b", "c"], "sigmas": 1.0, "nominal": 0.8,
+                          "shift": [0.01, -0.012, 0.008], "shift_err": 0.012, "selection": "target1",
+                          "quantity": "purity", "nominal_denominator": 100})
+    total = systematics.totals(systematics.knob_systematics(table)).iloc[0]
+    assert total["total"] == pytest.approx(np.sqrt(0.01**2 + 0.012**2 + 0.008**2))
+    assert total["total_excess"] == 0.0 and total["resolved_knobs"] == 0
 
 
 # --- through the workflow -------------------------------------------------------------------------

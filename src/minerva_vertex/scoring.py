@@ -77,11 +77,28 @@ def score_file(model: models.VertexCNN, image_path, output_path, *, batch_size: 
     return n_scored
 
 
-def _score_into(model, images: h5py.File, out: h5py.File, image_path: Path, batch_size: int, progress: bool, precision: str) -> int:
+def scoring_compute(model: models.VertexCNN, precision: str) -> tuple[models.VertexCNN, Compute]:
+    """The model laid out as scoring runs it (channels-last on a CPU) and how it computes:
+    on the model's device, ``precision`` resolved (bf16 where native for ``auto``)."""
     device = next(model.parameters()).device
     compute = Compute(device, channels_last=device.type == "cpu", precision=resolve_precision(precision, device))
     if compute.channels_last:
         model = model.to(memory_format=torch.channels_last)
+    return model, compute
+
+
+def forward(model: models.VertexCNN, views, compute: Compute) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features and float32 logits of a batch of views, as rule score computes them."""
+    if compute.channels_last:
+        views = [view.contiguous(memory_format=torch.channels_last) for view in views]
+    with torch.no_grad(), compute.autocast():
+        features = model.features(*views)
+        return features, model.classify(features).float()
+
+
+def _score_into(model, images: h5py.File, out: h5py.File, image_path: Path, batch_size: int, progress: bool, precision: str) -> int:
+    model, compute = scoring_compute(model, precision)
+    device = compute.device
     columns = {
         "eventids": ((), np.uint64),
         "probabilities": ((models.N_SEGMENTS,), np.float32),
@@ -97,11 +114,8 @@ def _score_into(model, images: h5py.File, out: h5py.File, image_path: Path, batc
     with tqdm(total=int((split == TEST_SPLIT).sum()), disable=not progress, desc=f"score {image_path.name}", unit="ev") as bar:
         for start, stop, keep in _test_blocks(split, batch_size):
             views = [torch.from_numpy(images[name][start:stop][keep]).to(device) for name in VIEW_DATASETS]
-            if compute.channels_last:
-                views = [view.contiguous(memory_format=torch.channels_last) for view in views]
-            with torch.no_grad(), compute.autocast():
-                features = model.features(*views)
-                logits = model.classify(features).float()
+            features, logits = forward(model, views, compute)
+            with torch.no_grad():
                 probabilities = model.segment_probabilities(logits).cpu().numpy()
             _append(out["eventids"], images["eventids"][start:stop][keep])
             _append(out["probabilities"], probabilities)

@@ -31,6 +31,7 @@ from minerva_vertex import comparisons, evaluation, geometry, image_contract, me
 
 MINERVA_FLAT_UNCERTAINTY = 0.01  # MAT-MINERvA NuVertexMLUnc: the ML vertex's flat 1 %
 HEADLINE_SELECTIONS = tuple(f"target{t}" for t in range(1, 6))
+RESOLVED_AT = 2.0  # a shift beyond twice its statistical error counts as measured
 SEGMENT_SELECTIONS = tuple(f"segment{s}" for s in range(geometry.N_SEGMENTS))
 
 
@@ -158,17 +159,27 @@ def knob_systematics(table: pd.DataFrame) -> pd.DataFrame:
 def totals(per_knob: pd.DataFrame) -> pd.DataFrame:
     """Quadrature sum over knobs per finder, selection and quantity with its statistical
     error (propagated from the knobs'), the largest knob, and the nominal value's
-    statistical error (68 % Clopper-Pearson half-width)."""
+    statistical error (68 % Clopper-Pearson half-width).
+
+    A knob that changes nothing still shows a shift of about its statistical error, so the
+    plain sum grows with the number of knobs even when none matters. ``total_excess`` takes
+    that noise out: the quadrature sum of (systematic² - error²), zero where the noise
+    accounts for it all; ``resolved_knobs`` counts the knobs shifted by more than
+    ``RESOLVED_AT`` times their error."""
     rows = []
     for (finder, selection, quantity), group in per_knob.groupby(["finder", "selection", "quantity"], sort=False):
         top = group.loc[group["systematic"].idxmax()]
-        total = float(np.sqrt((group["systematic"] ** 2).sum()))
-        total_err = float(np.sqrt(((group["systematic"] * group["systematic_err"]) ** 2).sum()) / total) if total else np.nan
+        syst, err = group["systematic"], group["systematic_err"]
+        total = float(np.sqrt((syst**2).sum()))
+        total_err = float(np.sqrt(((syst * err) ** 2).sum()) / total) if total else np.nan
+        excess = float(np.sqrt(max(0.0, (syst**2 - err**2).sum())))
         nominal, n = float(top["nominal"]), float(top["nominal_denominator"])
         rows.append({
             "finder": finder, "selection": selection, "quantity": quantity, "nominal": nominal,
             "statistical": statistical_error(nominal * n, n), "total": total, "total_err": total_err,
             "total_relative": total / nominal if nominal else np.nan,
+            "total_excess": excess, "total_excess_relative": excess / nominal if nominal else np.nan,
+            "resolved_knobs": int((syst > RESOLVED_AT * err).sum()), "knobs": len(group),
             "largest_knob": top["knob"], "largest": float(top["systematic"]),
             "largest_relative": float(top["relative"]),
         })
@@ -187,11 +198,13 @@ def summary(total: pd.DataFrame) -> pd.DataFrame:
     """Per finder and target: purity and its statistical error, the largest knob and the
     quadrature total relative to the purity, and that total over MINERvA's flat 1 %."""
     rows = total[(total["quantity"] == "purity") & total["selection"].isin(HEADLINE_SELECTIONS)]
-    out = rows[["finder", "selection", "nominal", "statistical", "largest_knob", "largest_relative", "total_relative"]].copy()
-    out = out.rename(columns={"selection": "target", "nominal": "purity"})
+    columns = ["finder", "selection", "nominal", "statistical", "largest_knob", "largest_relative", "total_relative"]
+    out = rows[columns].copy().rename(columns={"selection": "target", "nominal": "purity"})
     out.insert(4, "statistical_relative", out["statistical"] / out["purity"])
     out["total_relative_err"] = rows["total_err"] / rows["nominal"]
     out["total_over_flat_1pc"] = out["total_relative"] / MINERVA_FLAT_UNCERTAINTY
+    out["excess_relative"] = rows["total_excess_relative"]
+    out["resolved_knobs"] = rows["resolved_knobs"].astype(str) + " of " + rows["knobs"].astype(str)
     return out.reset_index(drop=True)
 
 
@@ -243,7 +256,11 @@ def markdown_summary(table: pd.DataFrame, per_knob: pd.DataFrame, total: pd.Data
         "half-width; `largest_knob`: the knob of the largest one-sigma shift; `total`: the",
         "quadrature sum over knobs (`total_relative_err`: its statistical error, from the shifts');",
         "relative figures are fractions of the purity;",
-        f"`total_over_flat_1pc`: the total over MINERvA's flat {MINERVA_FLAT_UNCERTAINTY:.0%} (NuVertexMLUnc).",
+        f"`total_over_flat_1pc`: the total over MINERvA's flat {MINERVA_FLAT_UNCERTAINTY:.0%} (NuVertexMLUnc);",
+        "`excess_relative`: the total less what the shifts' statistical noise alone would give",
+        f"(quadrature sum of systematic² - error²); `resolved_knobs`: knobs shifted by more than {RESOLVED_AT:g}",
+        "times their error. Where few knobs are resolved the total is mostly noise: an upper",
+        "bound, which more events per shifted sample tighten.",
         "",
         evaluation.markdown(head),
         "",
