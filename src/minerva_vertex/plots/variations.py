@@ -44,5 +44,8 @@ def plot_variations(shifts: pd.DataFrame, png, pdf, *, quantity: str = "purity",
     axes[0][0].set_yticks(positions)
     axes[0][0].set_yticklabels(labels, fontsize=10)
     axes[0][0].invert_yaxis()
-    axes[0][-1].legend(loc="lower right", fontsize=9)
+    # One legend above the panels, where no bar can hide under it.
+    handles, names = axes[0][-1].get_legend_handles_labels()
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.6 / figure.get_figheight()))
+    figure.legend(handles, names, loc="upper center", ncol=len(handles), fontsize=12, frameon=False)
     style.save(figure, png, pdf)
