@@ -73,7 +73,7 @@ def markdown(summaries: list[dict], choice: list[dict]) -> str:
     for s in summaries:
         lines.append(f"| {s['seed']} | {pct(s['cnn'][0])} | {pct(s['cnn'][1])} | {pct(s['cnn_drop'])} | "
                      f"{pct(s['oracle_target'])} | {pct(s['dann'][0])} | {pct(s['dann'][1])} | "
-                     f"{'-' if s['gap_closed'] is None else f'{s['gap_closed']:.2f}'} |")
+                     f"{'-' if s['gap_closed'] is None else format(s['gap_closed'], '.2f')} |")
     for key, label in (("cnn_drop", "CNN drop, points"), ("oracle_gap", "oracle - CNN on data-like, points"),
                        ("gap_closed", "share of the gap closed")):
         mean, spread = domain_study.mean_and_spread([s[key] for s in summaries])
