@@ -3,8 +3,7 @@
 The test split (``split`` == 2, the image contract) of one image file is streamed through
 the network in batches of ``batch_size`` test events, each read as one contiguous range of
 rows, so memory stays bounded whatever the file's size; output datasets grow as batches
-arrive. The score file holds, for the N test
-events in file order:
+arrive. The score file holds, for the N test events in file order:
 
 - ``eventids`` uint64 (N,), ``probabilities`` float32 (N, 11) (softmax of the logits;
   for a plane-code network, summed per segment), ``predicted`` uint8 (N,) (the most probable
@@ -115,8 +114,7 @@ def _score_into(model, images: h5py.File, out: h5py.File, image_path: Path, batc
         for start, stop, keep in _test_blocks(split, batch_size):
             views = [torch.from_numpy(images[name][start:stop][keep]).to(device) for name in VIEW_DATASETS]
             features, logits = forward(model, views, compute)
-            with torch.no_grad():
-                probabilities = model.segment_probabilities(logits).cpu().numpy()
+            probabilities = model.segment_probabilities(logits).cpu().numpy()
             _append(out["eventids"], images["eventids"][start:stop][keep])
             _append(out["probabilities"], probabilities)
             _append(out["predicted"], probabilities.argmax(axis=1).astype(np.uint8))

@@ -196,7 +196,8 @@ def statistical_error(k: float, n: float) -> float:
 
 def summary(total: pd.DataFrame) -> pd.DataFrame:
     """Per finder and target: purity and its statistical error, the largest knob and the
-    quadrature total relative to the purity, and that total over MINERvA's flat 1 %."""
+    quadrature total relative to the purity, that total over MINERvA's flat 1 %, the total
+    less the shifts' noise and how many knobs are resolved (:func:`totals`)."""
     rows = total[(total["quantity"] == "purity") & total["selection"].isin(HEADLINE_SELECTIONS)]
     columns = ["finder", "selection", "nominal", "statistical", "largest_knob", "largest_relative", "total_relative"]
     out = rows[columns].copy().rename(columns={"selection": "target", "nominal": "purity"})
