@@ -82,7 +82,7 @@ def markdown(summaries: list[dict], choice: list[dict]) -> str:
     lines += ["", "| seed | rule | weight picked | its data-like accuracy | best in hindsight |", "|---|---|---|---|---|"]
     for seed_choice in choice:
         for rule, c in seed_choice["rules"].items():
-            lines.append(f"| {seed_choice['seed']} | {rule} | {c['weight']} | {pct(c['target_accuracy'])} | "
+            lines.append(f"| {seed_choice['seed']} | {rule} | {c['weight']:g} | {pct(c['target_accuracy'])} | "
                          f"{pct(c['best_target_accuracy'])} |")
     return "\n".join(lines) + "\n"
 
