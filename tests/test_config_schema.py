@@ -17,14 +17,17 @@ def test_default_config_is_valid():
     validate(copy.deepcopy(DEFAULT), SCHEMA)
 
 
-@pytest.mark.parametrize("preset", sorted(p.name for p in (REPO / "config").rglob("*.yaml") if p.name != "config.yaml"))
+PRESETS = sorted(p for p in (REPO / "config").rglob("*.yaml") if p.name != "config.yaml")
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: str(p.relative_to(REPO / "config")))
 def test_every_preset_laid_over_the_default_is_valid(preset):
     from snakemake.utils import update_config
 
     from minerva_vertex import workflow_config
 
     config = copy.deepcopy(DEFAULT)
-    update_config(config, yaml.safe_load(next((REPO / "config").rglob(preset)).read_text()))
+    update_config(config, yaml.safe_load(preset.read_text()))
     validate(config, SCHEMA)
     workflow_config.check_config(config)
 

@@ -77,8 +77,9 @@ def score_file(model: models.VertexCNN, image_path, output_path, *, batch_size: 
 
 
 def scoring_compute(model: models.VertexCNN, precision: str) -> tuple[models.VertexCNN, Compute]:
-    """The model laid out as scoring runs it (channels-last on a CPU) and how it computes:
-    on the model's device, ``precision`` resolved (bf16 where native for ``auto``)."""
+    """The model laid out as scoring runs it (channels-last on a CPU, which changes the
+    module in place) and how it computes: on the model's device, ``precision`` resolved
+    (bf16 where native for ``auto``)."""
     device = next(model.parameters()).device
     compute = Compute(device, channels_last=device.type == "cpu", precision=resolve_precision(precision, device))
     if compute.channels_last:
