@@ -8,7 +8,7 @@ SNAKEMAKE = $(VENV)/bin/snakemake
 # reads /dev/null anyway, so say so and keep the output clean. A configured pool wins.
 export CONDOR_CONFIG ?= /dev/null
 
-.PHONY: setup run variations report test test-fast bench learning-curve domain-study clean
+.PHONY: setup run variations report test test-fast bench learning-curve domain-study docs clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11) and "Python 3.11 or newer is needed")'
@@ -23,6 +23,7 @@ setup: $(VENV)/.installed
 run: setup
 	$(SNAKEMAKE) --cores $(CORES)
 	$(SNAKEMAKE) --cores $(CORES) --report results/report.zip
+	$(VENV)/bin/python -m minerva_vertex.headline results results/report.zip
 
 # The systematic variations (config section `variations`): shifted samples scored by every
 # finder of the default run; their tables, plots and a report of their own.
@@ -42,7 +43,7 @@ bench: setup
 
 # Test accuracy against training events and CPU seconds for the default recipe and two
 # alternatives (benchmarks/bench_learning_curve.py; about 20 minutes on 2 cores).
-# The plot goes to docs/, where the README shows it.
+# The plot goes to docs/, where docs/results.md shows it.
 LEARNING_CURVE = results/learning_curve
 learning-curve: setup
 	$(SNAKEMAKE) --cores $(CORES) --configfile config/presets/learning_curve.yaml --until images
@@ -58,6 +59,10 @@ domain-study: setup
 	$(SNAKEMAKE) --cores $(CORES) --until images
 	$(VENV)/bin/python benchmarks/bench_domain_study.py --images results/images/simulation \
 		--target-images results/images/data_like --seeds 1 2 3 --out results/domain_study/domain_study.json
+
+# The configuration reference, written from workflow/schemas/ (a test checks it is current).
+docs: setup
+	$(VENV)/bin/python -m minerva_vertex.config_reference docs/configuration.md
 
 clean:
 	rm -rf results .snakemake

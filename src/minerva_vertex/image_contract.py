@@ -2,7 +2,7 @@
 them, and the reading of test-split event ids and truth.
 
 Written by :mod:`minerva_vertex.images`; read by training (``datasets``), scoring, the
-track-based vertex and the metrics, all through this module. The layout (README, "Images"):
+track-based vertex and the metrics, all through this module. The layout (docs/stages.md, "Images"):
 ``hits-x`` (N, C, 127, 50), ``hits-u`` and ``hits-v`` (N, C, 127, 25) float32, ``eventids``
 uint64, ``split`` uint8 (0 train, 1 validation, 2 test) and, with truth, ``segments`` uint8,
 ``planecodes`` uint16, ``zs`` float32 and ``gen_data/mc_*``.

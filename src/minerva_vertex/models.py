@@ -40,7 +40,7 @@ VIEWS = ("x", "u", "v")
 # How pixel values (energy / 3.4 MeV, about 1 for a minimum-ionising particle) are
 # compressed before the first convolution: none (MINERvA's), sqrt or log(1 + pixel). Both
 # keep the heavily ionising deposits at the vertex within a few units of a track's hits;
-# over 100,000 training events sqrt gave 1.8 points of accuracy and log1p 0.9 (README
+# over 100,000 training events sqrt gave 1.8 points of accuracy and log1p 0.9 (docs/results.md
 # "Learning curve"). A fixed function: no weights, the network's shape unchanged.
 INPUT_TRANSFORMS = {"none": None, "sqrt": torch.sqrt, "log1p": torch.log1p}
 

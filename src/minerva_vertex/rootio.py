@@ -1,6 +1,6 @@
 """Reading MINERvA-style ROOT hit files: open, validate, remap branches, iterate in chunks.
 
-The input contract (README "Your own files", reference MINERVA.md): one TTree per file
+The input contract (docs/your-files-and-clusters.md, reference MINERVA.md): one TTree per file
 (default name ``minerva``), one entry per event; event identity ``run``, ``subrun``,
 ``gate``, ``slice``; per-hit lists ``hit_module``, ``hit_plane``, ``hit_view``,
 ``hit_strip``, ``hit_energy``, ``hit_time``; generator truth ``mc_*`` in simulation only.
