@@ -20,9 +20,9 @@ import numpy as np
 from scipy.special import gammainc
 
 from .. import geometry as geo
+from .crossings import INTERACTIONS_PER_MM, RADIATION_LENGTHS_PER_MM, RANGE_PER_MM, crossings
 from .interactions import NEUTRON, PI0, Particles, rotate_to
 from .materials import (
-    INNER_DETECTOR_APOTHEM_MM,
     MASS_MEV,
     MIP_DEDX_MEV_CM2_G,
     MUON,
@@ -75,147 +75,6 @@ class Deposits:
         return Deposits(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Deposits)))
 
 
-@dataclass
-class _Crossings:
-    """The layers each particle crosses while inside the inner detector, flat: entries
-    grouped by particle (``track``, in particle order), each particle's in the order it
-    travels. Only layers it can reach are listed (see ``_window``); positions are computed
-    on demand (``at``) for the entries that need them."""
-
-    track: np.ndarray  # particle of each entry
-    first: np.ndarray  # (particles + 1,) index of each particle's first entry; last = total
-    layer: np.ndarray  # layer index
-    path: np.ndarray  # mm in the layer's material (0 where the region has none)
-    middle: np.ndarray  # z of the middle of the crossing
-    start: np.ndarray  # (particles, 3) start of each particle
-    direction: np.ndarray  # (particles, 3)
-    cos: np.ndarray  # |cos| of each particle's polar angle, capped for grazing tracks
-
-    def at(self, entries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Distance (mm from the start) and x, y of the middle of the given crossings."""
-        t = self.track[entries]
-        distance = np.abs(self.middle[entries] - self.start[t, 2]) / self.cos[t]
-        x = self.start[t, 0] + self.direction[t, 0] * distance
-        return distance, x, self.start[t, 1] + self.direction[t, 1] * distance
-
-    def offset(self, cumulative: np.ndarray) -> np.ndarray:
-        """Per entry: ``cumulative`` (a running sum over all entries) just before its
-        particle's first entry."""
-        before = np.concatenate([[0], cumulative])[self.first[:-1]]
-        return np.repeat(before, np.diff(self.first))
-
-    def cumsum(self, values: np.ndarray) -> np.ndarray:
-        """Per particle: the sum of its entries so far (this one included)."""
-        total = np.cumsum(values)
-        return total - self.offset(total)
-
-
-# Layers and scintillator planes in z order: planes among layers [0, k) is _PLANES_BEFORE[k].
-_PLANES_BEFORE = np.concatenate([[0], np.cumsum(STACK.plane_row >= 0)])
-# A plane takes at least this much range (scintillator g/cm2) from a track that crosses it
-# whole (PLANE_THICKNESS_MM at normal incidence); a little less to be safe from rounding.
-_MIN_RANGE_PER_PLANE = 0.999 * geo.SCINTILLATOR_G_PER_CM2
-_REGION_NAMES = ("all", "fe_side", "pb_side", "c_half", "fe_third", "pb_sixth")  # geometry.in_region
-_REGION_CODES = {name: code for code, name in enumerate(_REGION_NAMES)}
-_LAYER_REGION = np.array([_REGION_CODES[r] for r in STACK.region])
-_THICKNESS = STACK.z_hi - STACK.z_lo
-_RANGE_PER_MM = STACK.density / 10.0 * STACK.loss_ratio  # scintillator-equivalent g/cm2 per mm
-_INTERACTIONS_PER_MM = 1.0 / STACK.interaction_length_mm
-_RADIATION_LENGTHS_PER_MM = 1.0 / STACK.radiation_length_mm
-_MIDDLE = 0.5 * (STACK.z_lo + STACK.z_hi)  # sorted, as z_lo and z_hi are
-_MAX_OVERLAP = max(int(np.sum((STACK.z_lo <= z) & (z < STACK.z_hi))) for z in STACK.z_lo)
-# Outward normals of the sides of the hexagon of geometry.in_fiducial (apothem along x).
-_HEXAGON_NORMALS = np.array([[1.0, 0.0], [-1.0, 0.0], [0.5, np.sqrt(3.0) / 2], [-0.5, np.sqrt(3.0) / 2],
-                             [0.5, -np.sqrt(3.0) / 2], [-0.5, -np.sqrt(3.0) / 2]]).T
-
-
-def _inner_detector_interval(pos: np.ndarray, direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distances along each straight line between which it is inside the inner detector
-    (the hexagon of geometry.in_fiducial); empty (entry > exit) where it never is."""
-    speed = direction[:, :2] @ _HEXAGON_NORMALS  # (particles, sides): towards each side
-    room = INNER_DETECTOR_APOTHEM_MM - pos[:, :2] @ _HEXAGON_NORMALS
-    with np.errstate(divide="ignore", invalid="ignore"):
-        limit = room / speed
-    leave = np.where(speed > 0, limit, np.inf).min(axis=1)
-    enter = np.where(speed < 0, limit, -np.inf).max(axis=1)
-    never = ((speed == 0) & (room < 0)).any(axis=1)  # parallel to a side, beyond it
-    return enter, np.where(never, -np.inf, leave)
-
-
-def _first_crossing(z0, forward, layer):
-    """z range of each particle's crossing of ``layer`` (from its start on)."""
-    z_lo, z_hi = STACK.z_lo[layer], STACK.z_hi[layer]
-    return np.where(forward, np.maximum(z_lo, z0), z_lo), np.where(forward, z_hi, np.minimum(z_hi, z0))
-
-
-def _window(pos: np.ndarray, direction: np.ndarray, forward: np.ndarray, cos: np.ndarray, reach_g_cm2=None):
-    """First layer (in travel order), number of layers and distance of leaving the inner
-    detector of each particle. The layers are those ahead of its start, up to where it
-    leaves the inner detector (judged at the middle of each crossing)
-    and, given ``reach_g_cm2`` (scintillator-equivalent range), where the planes alone would
-    have stopped it: cut layers could never hold an active step. A particle whose first
-    crossing is outside gets none (it never comes back inside along a straight line)."""
-    z0 = pos[:, 2]
-    n_layers = len(STACK)
-    # Forward: the layers ending beyond z0; backward: those starting before it.
-    first = np.where(forward, np.searchsorted(STACK.z_hi, z0, "right"), np.searchsorted(STACK.z_lo, z0, "left") - 1)
-    enter, leave = _inner_detector_interval(pos, direction)
-    lo, hi = _first_crossing(z0, forward, np.clip(first, 0, n_layers - 1))
-    first_distance = np.abs(0.5 * (lo + hi) - z0) / cos
-    starts_inside = (first_distance >= enter) & (first_distance <= leave)
-    reach_z = np.where(starts_inside, leave * cos, 0.0)
-    # Layers the start lies in come first and always stay (their middles are checked exactly).
-    end_forward = np.maximum(np.searchsorted(_MIDDLE, z0 + reach_z, "right"), np.searchsorted(STACK.z_lo, z0, "left"))
-    end_backward = np.minimum(np.searchsorted(_MIDDLE, z0 - reach_z, "left"), np.searchsorted(STACK.z_hi, z0, "right"))
-    end = np.where(forward, end_forward, end_backward - 1)
-    if reach_g_cm2 is not None:
-        planes = reach_g_cm2 / _MIN_RANGE_PER_PLANE + 1  # planes it can cross beyond the first
-        start_fwd = _PLANES_BEFORE[np.minimum(first + 1, n_layers)]
-        start_bwd = _PLANES_BEFORE[np.clip(first, 0, n_layers)]
-        end = np.where(forward, np.minimum(end, np.searchsorted(_PLANES_BEFORE, start_fwd + planes, "left") + 1),
-                       np.maximum(end, np.searchsorted(_PLANES_BEFORE, start_bwd - planes, "right") - 3))
-    count = np.where(starts_inside, np.maximum(np.where(forward, end - first, first - end), 0), 0)
-    return first, count, leave
-
-
-def _crossings(pos: np.ndarray, direction: np.ndarray, reach_g_cm2=None) -> _Crossings:
-    forward = direction[:, 2] >= 0
-    cos = np.maximum(np.abs(direction[:, 2]), 0.05)  # cap the path of grazing tracks
-    first_layer, count, leave = _window(pos, direction, forward, cos, reach_g_cm2)
-    first = np.concatenate([[0], np.cumsum(count)])
-    track = np.repeat(np.arange(len(count)), count)
-    step = np.arange(first[-1]) - np.repeat(first[:-1], count)
-    layer = np.repeat(first_layer, count) + np.where(np.repeat(forward, count), step, -step)
-    # Every layer is crossed whole but those the start lies in: among the first few
-    # (passive slabs overlap in z, at most _MAX_OVERLAP deep).
-    dz, middle = _THICKNESS[layer], _MIDDLE[layer]
-    starts = (first[:-1, None] + np.arange(_MAX_OVERLAP)).ravel()
-    starts = starts[starts < np.repeat(first[1:], _MAX_OVERLAP)]
-    start_track = track[starts]
-    lo, hi = _first_crossing(pos[start_track, 2], forward[start_track], layer[starts])
-    dz[starts] = np.clip(hi - lo, 0, None)
-    middle[starts] = 0.5 * (lo + hi)
-    path = dz / np.repeat(cos, count)
-    c = _Crossings(track, first, layer, path, middle, pos, direction, cos)
-    # A crossing of the start's layers whose middle is outside the inner detector holds nothing.
-    distance, _, _ = c.at(starts)
-    path[starts[distance > leave[start_track]]] = 0.0
-    passive = np.flatnonzero(_LAYER_REGION[layer] > 0)  # passive material only inside its region
-    _, x, y = c.at(passive)
-    path[passive] *= _in_region(_LAYER_REGION[layer[passive]], x, y)
-    return c
-
-
-def _in_region(code: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """geometry.in_region for points each with its own region (``_REGION_CODES``)."""
-    result = np.ones(len(code), dtype=bool)
-    for name, value in _REGION_CODES.items():
-        sel = np.flatnonzero(code == value)
-        if value and len(sel):
-            result[sel] = geo.in_region(name, x[sel], y[sel])
-    return result
-
-
 def _segment_exclusive_cumsum(values: np.ndarray, first: np.ndarray) -> np.ndarray:
     """Cumulative sum of the earlier entries of the same segment (``first``: index of the
     segment's first entry, per entry)."""
@@ -240,16 +99,33 @@ def birks_quenching(dedx_mev_mm: np.ndarray, birks_mm_per_mev: float) -> np.ndar
     return (1 + birks_mm_per_mev * MIP_DEDX_MEV_MM) / (1 + birks_mm_per_mev * np.asarray(dedx_mev_mm))
 
 
-def step_charged(rng, tracks: Particles, model=None) -> tuple[Deposits, Particles]:
-    """Deposits of charged tracks and the secondaries of their hadronic interactions
-    (``model``: its Birks constant and species responses; None: the nominal)."""
-    model = model or _nominal()
+@dataclass
+class _Steps:
+    """The active steps of charged tracks, one per (track, layer) crossing that still has
+    range and comes before the track's interaction, in (track, travel) order."""
+
+    track: np.ndarray  # the track of each step
+    layer: np.ndarray
+    path: np.ndarray  # mm of material in the layer
+    distance: np.ndarray  # mm from the track's start to the step's middle
+    x: np.ndarray
+    y: np.ndarray
+    kinetic_in: np.ndarray  # MeV entering the step
+    kinetic_out: np.ndarray  # MeV leaving it
+    range_in: np.ndarray  # scintillator-equivalent g/cm2 left entering it
+    interacts: np.ndarray  # the track's hadronic interaction happens in this step
+    first_of_track: np.ndarray  # per step: index of its track's first step
+
+
+def _active_steps(rng, tracks: Particles) -> _Steps:
+    """Range and interaction bookkeeping over each track's crossings (draws the tracks'
+    interaction budgets)."""
     range_start = range_of_kinetic(tracks.species, tracks.kinetic)
-    c = _crossings(tracks.pos, tracks.dir, range_start)
+    c = crossings(tracks.pos, tracks.dir, range_start)
     per_track = np.diff(c.first)
-    consumed = c.path * _RANGE_PER_MM[c.layer]
+    consumed = c.path * RANGE_PER_MM[c.layer]
     range_before = np.repeat(range_start, per_track) - (c.cumsum(consumed) - consumed)
-    lengths_here = c.path * _INTERACTIONS_PER_MM[c.layer]
+    lengths_here = c.path * INTERACTIONS_PER_MM[c.layer]
     lengths = c.cumsum(lengths_here)
     lengths_before = lengths - lengths_here
     can_interact = (tracks.species != MUON) & (tracks.generation < MAX_GENERATION)
@@ -257,7 +133,6 @@ def step_charged(rng, tracks: Particles, model=None) -> tuple[Deposits, Particle
     # Alive: range left and no interaction in an earlier layer (lengths only grow).
     alive = (range_before > 0) & (lengths_before < budget)
     entry = np.flatnonzero(alive & (c.path > 0))  # in (track, travel) order
-    interacts_here = lengths[entry] >= budget[entry]
 
     i = c.track[entry]
     species = tracks.species[i]
@@ -268,47 +143,65 @@ def step_charged(rng, tracks: Particles, model=None) -> tuple[Deposits, Particle
     first_step = np.flatnonzero(new_track)
     kinetic_in = np.r_[0.0, kinetic_out[:-1]]
     kinetic_in[first_step] = kinetic_of_range(species[first_step], range_before[entry[first_step]])
-    loss = kinetic_in - kinetic_out
-    layer = c.layer[entry]
-    path = c.path[entry]
-    grams = path / 10.0 * STACK.density[layer]
     distance, x, y = c.at(entry)
+    return _Steps(
+        track=i, layer=c.layer[entry], path=c.path[entry], distance=distance, x=x, y=y,
+        kinetic_in=kinetic_in, kinetic_out=kinetic_out, range_in=range_before[entry],
+        interacts=lengths[entry] >= budget[entry], first_of_track=first_step[np.cumsum(new_track) - 1],
+    )
 
-    # Multiple scattering (Highland) kicks, accumulated into transverse offsets.
-    mass = MASS_MEV[species]
-    thickness = np.maximum(path / STACK.radiation_length_mm[layer], 1e-9)
-    momentum = np.sqrt(kinetic_in * (kinetic_in + 2 * mass))
-    beta = momentum / (kinetic_in + mass)
+
+def _scattering_offsets(rng, steps: _Steps, mass: np.ndarray) -> list[np.ndarray]:
+    """Transverse x and y offsets of each step from multiple scattering (Highland kicks,
+    accumulated along the track)."""
+    thickness = np.maximum(steps.path / STACK.radiation_length_mm[steps.layer], 1e-9)
+    momentum = np.sqrt(steps.kinetic_in * (steps.kinetic_in + 2 * mass))
+    beta = momentum / (steps.kinetic_in + mass)
     theta0 = 13.6 / np.maximum(momentum * beta, 1e-3) * np.sqrt(thickness) * (1 + 0.038 * np.log(thickness))
     theta0 = np.clip(theta0, 0, 0.5)
-    first_of_track = first_step[np.cumsum(new_track) - 1]
     offsets = []
     for _ in range(2):
-        kick = rng.normal(0.0, 1.0, len(i)) * theta0
-        before = _segment_exclusive_cumsum(kick, first_of_track)
-        moment = _segment_exclusive_cumsum(kick * distance, first_of_track)
-        offsets.append(distance * before - moment)
+        kick = rng.normal(0.0, 1.0, len(steps.track)) * theta0
+        before = _segment_exclusive_cumsum(kick, steps.first_of_track)
+        moment = _segment_exclusive_cumsum(kick * steps.distance, steps.first_of_track)
+        offsets.append(steps.distance * before - moment)
+    return offsets
 
-    # Visible energy in scintillator: Landau (Moyal) fluctuations about the mean loss,
-    # narrower for heavily ionising steps (more collisions).
-    in_plane = STACK.plane_row[layer] >= 0
+
+def _visible_energy(rng, steps: _Steps, loss: np.ndarray, birks_mm_per_mev: float) -> np.ndarray:
+    """Visible energy of each step before the species response: Landau (Moyal)
+    fluctuations about the mean loss, narrower for heavily ionising steps (more
+    collisions), quenched by Birks' law."""
+    grams = steps.path / 10.0 * STACK.density[steps.layer]
     relative_loss = loss / np.maximum(MIP_DEDX_MEV_CM2_G * grams, 1e-9)
     scale = LANDAU_RELATIVE_SCALE / np.sqrt(np.maximum(relative_loss, 1.0))
-    visible = loss * VISIBLE_PER_MEV * np.maximum(1 + scale * np.minimum(_moyal(rng, len(i)), 40.0), 0.05)
+    visible = loss * VISIBLE_PER_MEV * np.maximum(1 + scale * np.minimum(_moyal(rng, len(loss)), 40.0), 0.05)
     # Mean dE/dx over the step, over the part it travels: a stopping track ends inside it.
-    travelled = np.minimum(path, range_before[entry] / _RANGE_PER_MM[layer])
+    travelled = np.minimum(steps.path, steps.range_in / RANGE_PER_MM[steps.layer])
     dedx = loss / np.maximum(travelled, 1e-9)
-    visible = visible * birks_quenching(dedx, model.birks_mm_per_mev) * tracks.light[i]
+    return visible * birks_quenching(dedx, birks_mm_per_mev)
+
+
+def step_charged(rng, tracks: Particles, model=None) -> tuple[Deposits, Particles]:
+    """Deposits of charged tracks and the secondaries of their hadronic interactions
+    (``model``: its Birks constant and species responses; None: the nominal)."""
+    model = model or _nominal()
+    steps = _active_steps(rng, tracks)
+    i, layer = steps.track, steps.layer
+    offsets = _scattering_offsets(rng, steps, MASS_MEV[tracks.species[i]])
+    loss = steps.kinetic_in - steps.kinetic_out
+    visible = _visible_energy(rng, steps, loss, model.birks_mm_per_mev) * tracks.light[i]
     beta0 = _beta(tracks.species, tracks.kinetic)
-    time = tracks.time[i] + distance / (beta0[i] * SPEED_OF_LIGHT_MM_NS)
-    x, y = x + offsets[0], y + offsets[1]
-    keep = in_plane & (visible > MIN_DEPOSIT_MEV)
+    time = tracks.time[i] + steps.distance / (beta0[i] * SPEED_OF_LIGHT_MM_NS)
+    x, y = steps.x + offsets[0], steps.y + offsets[1]
+    keep = (STACK.plane_row[layer] >= 0) & (visible > MIN_DEPOSIT_MEV)
     deposits = Deposits(
         tracks.event[i[keep]], STACK.plane_row[layer[keep]], x[keep], y[keep], visible[keep], time[keep]
     )
-    hit = np.flatnonzero(interacts_here & (kinetic_out > MIN_SECONDARY_PARENT_MEV))
-    start = np.stack([x[hit], y[hit], tracks.pos[i[hit], 2] + tracks.dir[i[hit], 2] * distance[hit]], axis=1)
-    secondaries = _secondaries(rng, tracks.select(i[hit]), kinetic_out[hit], start, time[hit])
+    hit = np.flatnonzero(steps.interacts & (steps.kinetic_out > MIN_SECONDARY_PARENT_MEV))
+    z = tracks.pos[i[hit], 2] + tracks.dir[i[hit], 2] * steps.distance[hit]
+    start = np.stack([x[hit], y[hit], z], axis=1)
+    secondaries = _secondaries(rng, tracks.select(i[hit]), steps.kinetic_out[hit], start, time[hit])
     secondaries.light = model.light_by_species()[secondaries.species]
     return deposits, secondaries
 
@@ -372,8 +265,8 @@ def pi0_photons(rng, pi0: Particles) -> Particles:
 def shower_photons(rng, photons: Particles) -> Deposits:
     """Electromagnetic showers of photons (energy in ``kinetic``), scaled by each layer's
     radiation length; visible energy only in scintillator planes."""
-    c = _crossings(photons.pos, photons.dir)
-    depth_after = c.cumsum(c.path * _RADIATION_LENGTHS_PER_MM[c.layer])
+    c = crossings(photons.pos, photons.dir)
+    depth_after = c.cumsum(c.path * RADIATION_LENGTHS_PER_MM[c.layer])
     conversion = np.repeat(rng.exponential(9.0 / 7.0, len(photons)), np.diff(c.first))
     tau_after = np.maximum(depth_after - conversion, 0)
     entry = np.flatnonzero((c.path > 0) & (tau_after > 0) & (STACK.plane_row[c.layer] >= 0))
@@ -421,8 +314,8 @@ def scatter_neutrons(rng, neutrons: Particles, model=None) -> Particles:
     (a 100 MeV neutron needs 7 ns per metre) and carries the neutron response."""
     model = model or _nominal()
     neutrons = neutrons.select(neutrons.kinetic >= MIN_NEUTRON_MEV)
-    c = _crossings(neutrons.pos, neutrons.dir)
-    lengths = c.cumsum(c.path * _INTERACTIONS_PER_MM[c.layer])
+    c = crossings(neutrons.pos, neutrons.dir)
+    lengths = c.cumsum(c.path * INTERACTIONS_PER_MM[c.layer])
     budget = np.repeat(rng.exponential(1.0, len(neutrons)), np.diff(c.first))
     reached = np.flatnonzero((lengths >= budget) & (c.path > 0))
     first = reached[np.r_[True, c.track[reached][1:] != c.track[reached][:-1]]] if len(reached) else reached
