@@ -337,12 +337,25 @@ def test_summaries_gather_per_sample(tmp_path):
     on_disk = json.loads((tmp_path / "a.summary.json").read_text())
     assert on_disk["events_read"] == 200 and on_disk["output"] == str(a)
     total = images.gather_summaries(
-        [tmp_path / "a.summary.json", tmp_path / "b.summary.json"], tmp_path / "s.json", "mix"
+        [tmp_path / "a.summary.json", tmp_path / "b.summary.json"], tmp_path / "s.json", "mix", image_files=[a, b]
     )
     assert total["events_written"] == 300 and total["n_files"] == 2
     assert total["has_truth"] == "mixed"
     assert sum(total["split"].values()) == 300
     assert json.loads((tmp_path / "s.json").read_text()) == total
+
+
+def test_shared_event_ids_are_found_when_a_sample_is_gathered(tmp_path):
+    from minerva_vertex.image_contract import DuplicateEventError
+
+    copy = tmp_path / "again.root"
+    copy.write_bytes(CARRAYS_SIM.read_bytes())  # one production listed under two names
+    a, _ = convert(tmp_path, CARRAYS_SIM, name="a")
+    b, _ = convert(tmp_path, copy, name="b")
+    summaries = [tmp_path / "a.summary.json", tmp_path / "b.summary.json"]
+    with pytest.raises(DuplicateEventError, match=r"event id \d+ \(run \d+.*\) appears in files .*a\.h5 and .*b\.h5"):
+        images.gather_summaries(summaries, tmp_path / "s.json", "twice", image_files=[a, b])
+    assert not (tmp_path / "s.json").exists()
 
 
 def test_split_fractions_are_checked(tmp_path):
