@@ -6,16 +6,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from snakemake.utils import validate
-
 from minerva_vertex import paths, settings, targets
+from minerva_vertex.config_validation import validate_config
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def default_config() -> dict:
     config = yaml.safe_load((REPO / "config/config.yaml").read_text())
-    validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))  # as the Snakefile does
+    validate_config(config)  # as the Snakefile does
     return config
 
 

@@ -54,13 +54,13 @@ def _filling_defaults(validator_class):
     return jsonschema.validators.extend(validator_class, {"properties": properties_with_defaults})
 
 
-_Validator = _filling_defaults(jsonschema.Draft202012Validator)
+FillingValidator = _filling_defaults(jsonschema.Draft202012Validator)
 
 
 def _validated(values: Mapping | None, schema: dict, key: str) -> dict:
     filled = copy.deepcopy(dict(values or {}))
     try:
-        _Validator(schema).validate(filled)
+        FillingValidator(schema).validate(filled)
     except jsonschema.ValidationError as error:
         path = [str(p) for p in error.absolute_path]
         if error.validator == "additionalProperties" and not path:  # name the unknown key itself
