@@ -188,6 +188,20 @@ _ROW_LUT[(_LUT_MODULES > WINDOW_LAST_MODULE)] = OUTSIDE_WINDOW
 _ROW_LUT = _ROW_LUT.reshape(-1)
 
 
+def _check_energy(energy, fail) -> None:
+    bad = ~(energy >= 0) | np.isinf(energy)  # NaN fails every comparison
+    if bad.any():
+        fail(bad, "hit_energy", lambda i: f"energy {energy[i]} MeV; expected a finite value >= 0")
+    bad = energy > MAX_HIT_ENERGY_MEV
+    if bad.any():
+        fail(
+            bad,
+            "hit_energy",
+            lambda i: f"energy {energy[i]:g} MeV; expected at most {MAX_HIT_ENERGY_MEV:g} MeV "
+            "(more than a whole neutrino event deposits: a unit or filling error?)",
+        )
+
+
 def locate_hits(hits, counts, *, need_time=False, source="hits", entry_start=0, label=None):
     """Validate hits and find their planes: row in ``geometry.PLANES`` per hit, negative
     (``OUTSIDE_WINDOW``) for hits that are not drawn.
@@ -202,17 +216,7 @@ def locate_hits(hits, counts, *, need_time=False, source="hits", entry_start=0, 
         hit = int(np.flatnonzero(mask)[0])
         raise _hit_error(source, label(branch), counts, entry_start, hit, message(hit))
 
-    bad = ~(energy >= 0) | np.isinf(energy)  # NaN fails every comparison
-    if bad.any():
-        fail(bad, "hit_energy", lambda i: f"energy {energy[i]} MeV; expected a finite value >= 0")
-    bad = energy > MAX_HIT_ENERGY_MEV
-    if bad.any():
-        fail(
-            bad,
-            "hit_energy",
-            lambda i: f"energy {energy[i]:g} MeV; expected at most {MAX_HIT_ENERGY_MEV:g} MeV "
-            "(more than a whole neutrino event deposits: a unit or filling error?)",
-        )
+    _check_energy(energy, fail)
     if need_time:
         t = hits["hit_time"]
         bad = ~np.isfinite(t)

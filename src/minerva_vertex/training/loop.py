@@ -326,9 +326,7 @@ def train(
         )
         row.update(validate(model, source_val, target_val, compute, s.seed))
         criterion = row[SELECTION_COLUMN[s.selection]]
-        for column in dict.fromkeys(("val_label_loss", SELECTION_COLUMN[s.selection])):
-            if not math.isfinite(row[column]):
-                raise NonFiniteLossError(f"{column} of epoch {epoch + 1} is {row[column]}")
+        _check_validation(row, ("val_label_loss", SELECTION_COLUMN[s.selection]), epoch)
         if criterion < run.best_loss:
             run.best_loss, run.best_epoch = criterion, epoch
             run.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
@@ -399,6 +397,28 @@ class RunState:
         )
 
 
+class _FiniteWatch:
+    """The first step whose loss is not finite, kept on the device and read only where the
+    epoch reads its running sums anyway (no extra synchronisation)."""
+
+    def __init__(self, device):
+        self.first = torch.tensor(-1, device=device)
+
+    def see(self, step: int, loss: torch.Tensor) -> None:
+        self.first = torch.where((self.first < 0) & ~torch.isfinite(loss.detach()), step, self.first)
+
+    def check(self, epoch: int, steps_per_epoch: int) -> None:
+        first = int(self.first.item())
+        if first > 0:
+            raise NonFiniteLossError(f"the training loss of epoch {epoch + 1} is not finite from step {first} of {steps_per_epoch}")
+
+
+def _check_validation(row: dict, columns, epoch: int) -> None:
+    for column in dict.fromkeys(columns):
+        if not math.isfinite(row[column]):
+            raise NonFiniteLossError(f"{column} of epoch {epoch + 1} is {row[column]}")
+
+
 class PeriodicSave:
     """Calls ``save`` when ``interval_s`` have passed since the last save (0: every call)."""
 
@@ -432,7 +452,7 @@ def _train_epoch(
     target_iter = _cycle(target, s.seed, epoch) if target is not None else None
     sums = {k: torch.tensor(float(getattr(done, k)), device=device) for k in ("label_loss", "correct", "domain_loss", "domain_correct")}
     n_source, n_domain = done.n_source, done.n_domain
-    first_bad_step = torch.tensor(-1, device=device)  # read where the sums are: no extra sync
+    watch = _FiniteWatch(device)
     lr = lam = float("nan")
     bar = tqdm(total=steps_per_epoch, initial=done.steps, desc=f"epoch {epoch + 1}/{s.epochs}", unit="step", disable=not progress)
     start = time.perf_counter() - done.seconds
@@ -451,8 +471,7 @@ def _train_epoch(
             group["lr"] = lr
         lam = lambda_at(s, step, total_steps) if target_iter is not None else float("nan")
         losses = train_step(model, optimizer, s, batch, tbatch, lam, compute)
-        bad = (first_bad_step < 0) & ~torch.isfinite(losses.loss.detach())
-        first_bad_step = torch.where(bad, i + 1, first_bad_step)
+        watch.see(i + 1, losses.loss)
         n = len(batch)
         n_source += n
         sums["label_loss"] += losses.label_loss.detach() * n
@@ -467,11 +486,7 @@ def _train_epoch(
             on_step(step + 1, model)
             model.train()
         if i % 10 == 0 or i == steps_per_epoch - 1:
-            if first_bad_step.item() > 0:
-                raise NonFiniteLossError(
-                    f"the training loss of epoch {epoch + 1} is not finite from step {first_bad_step.item()} "
-                    f"of {steps_per_epoch}"
-                )
+            watch.check(epoch, steps_per_epoch)
             bar.set_postfix(loss=f"{sums['label_loss'].item() / n_source:.3f}", acc=f"{sums['correct'].item() / n_source:.3f}")
         if i < steps_per_epoch - 1 and saver.due():
             run.partial = progress_now(i + 1)
