@@ -3,18 +3,21 @@
 import sys
 from pathlib import Path
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
 # The package lives in src/; importable without installation so a bare checkout works.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
+from minerva_vertex.config_validation import check_or_exit
+
 
 configfile: "config/config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+# Schema (defaults filled in) and cross-checks; a bad key ends the run with one line naming it.
+check_or_exit(config)
 
 
 include: "workflow/rules/common.smk"

@@ -4,11 +4,11 @@ import logging
 
 import torch
 
-from minerva_vertex import training
+from minerva_vertex import paths, training
 from minerva_vertex.job_log import job_log
 
-# Appended: a resumed job keeps the log of the attempts before it.
-with job_log(snakemake.log[0], append=True):
+# Snakemake deletes the log before each attempt: the attempts' logs are kept beside it.
+with job_log(snakemake.log[0], attempts_path=paths.attempts_log(snakemake.log[0])):
     torch.set_num_threads(snakemake.threads)
     result = training.train_to_files(
         snakemake.wildcards.model,
@@ -25,11 +25,11 @@ with job_log(snakemake.log[0], append=True):
     )
     best = result.metrics[result.best_epoch]
     logging.info(
-        "%s: selected epoch %d of %d (source validation loss %.4f, accuracy %.4f); resumed from epoch %d",
+        "%s: selected epoch %d of %d (source validation loss %.4f, accuracy %.4f); %s",
         snakemake.wildcards.model,
         result.best_epoch + 1,
         len(result.metrics),
         best["val_label_loss"],
         best["val_accuracy"],
-        result.resumed_from_epoch,
+        training.describe_resume(result),
     )

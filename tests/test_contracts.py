@@ -6,16 +6,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from snakemake.utils import validate
-
 from minerva_vertex import paths, settings, targets
+from minerva_vertex.config_validation import validate_config
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def default_config() -> dict:
     config = yaml.safe_load((REPO / "config/config.yaml").read_text())
-    validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))  # as the Snakefile does
+    validate_config(config)  # as the Snakefile does
     return config
 
 
@@ -72,3 +71,30 @@ def test_job_log_keeps_stderr_and_restores_it(tmp_path):
     assert run.returncode == 0 and run.stderr.strip() == "after"
     text = log.read_text()
     assert "info line" in text and "a warning" in text and "progress" in text
+
+
+ATTEMPT = (
+    "import logging, os, signal, sys\n"
+    "from minerva_vertex import paths\n"
+    "from minerva_vertex.job_log import job_log\n"
+    "with job_log(sys.argv[1], attempts_path=paths.attempts_log(sys.argv[1])):\n"
+    "    logging.getLogger('minerva_vertex.x').info('attempt %s at work', sys.argv[2])\n"
+    "    print('progress of attempt', sys.argv[2], file=sys.stderr)\n"
+    "    if sys.argv[2] == '1':\n"
+    "        os.kill(os.getpid(), signal.SIGKILL)  # a job killed at its time limit\n"
+)
+
+
+def test_the_log_of_every_attempt_is_kept_though_snakemake_deletes_the_job_log(tmp_path):
+    log = tmp_path / "logs" / "train" / "cnn.log"
+    killed = subprocess.run([sys.executable, "-c", ATTEMPT, str(log), "1"], capture_output=True, text=True)
+    assert killed.returncode == -9
+    log.unlink()  # as Snakemake does before every attempt of a job
+    rerun = subprocess.run([sys.executable, "-c", ATTEMPT, str(log), "2"], capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    attempts = Path(paths.attempts_log(str(log)))
+    assert attempts.parent == log.parent and attempts.name == "cnn.attempts.log"
+    text = attempts.read_text()
+    assert text.count("--- attempt started") == 2
+    assert text.index("attempt 1 at work") < text.index("progress of attempt 1") < text.index("attempt 2 at work")
+    assert "attempt 1" not in log.read_text() and "attempt 2 at work" in log.read_text()

@@ -216,7 +216,19 @@ BAD_HITS = [
         broken("energy", 1, -0.5),
         r"branch 'hit_energy' entry 1 \(hit 1\): energy -0.5 MeV; expected a finite value >= 0",
     ),
+    # Finite, but it would overflow the float32 pixels to inf (and score every event segment 10).
+    (broken("energy", 6, 3e38), r"branch 'hit_energy' entry 6 \(hit 1\): energy 3e\+38 MeV; expected at most 100000 MeV"),
 ]
+
+
+def test_the_largest_plausible_hit_energy_still_converts(tmp_path):
+    events = make_events(4, seed=6)
+    energy = events["hits"]["energy"].to_list()
+    energy[2][0] = images.MAX_HIT_ENERGY_MEV
+    events["hits"]["energy"] = ak.Array(energy)
+    h5, _ = convert(tmp_path, write_hit_file(tmp_path / "hot.root", events))
+    with h5py.File(h5) as f:
+        assert np.isfinite(f["hits-x"][:]).all() and f["hits-x"][2].max() + f["hits-u"][2].max() + f["hits-v"][2].max() >= 1e5 / MIP
 
 
 @pytest.mark.parametrize("edit, message", BAD_HITS)
@@ -325,12 +337,25 @@ def test_summaries_gather_per_sample(tmp_path):
     on_disk = json.loads((tmp_path / "a.summary.json").read_text())
     assert on_disk["events_read"] == 200 and on_disk["output"] == str(a)
     total = images.gather_summaries(
-        [tmp_path / "a.summary.json", tmp_path / "b.summary.json"], tmp_path / "s.json", "mix"
+        [tmp_path / "a.summary.json", tmp_path / "b.summary.json"], tmp_path / "s.json", "mix", image_files=[a, b]
     )
     assert total["events_written"] == 300 and total["n_files"] == 2
     assert total["has_truth"] == "mixed"
     assert sum(total["split"].values()) == 300
     assert json.loads((tmp_path / "s.json").read_text()) == total
+
+
+def test_shared_event_ids_are_found_when_a_sample_is_gathered(tmp_path):
+    from minerva_vertex.image_contract import DuplicateEventError
+
+    copy = tmp_path / "again.root"
+    copy.write_bytes(CARRAYS_SIM.read_bytes())  # one production listed under two names
+    a, _ = convert(tmp_path, CARRAYS_SIM, name="a")
+    b, _ = convert(tmp_path, copy, name="b")
+    summaries = [tmp_path / "a.summary.json", tmp_path / "b.summary.json"]
+    with pytest.raises(DuplicateEventError, match=r"event id \d+ \(run \d+.*\) appears in files .*a\.h5 and .*b\.h5"):
+        images.gather_summaries(summaries, tmp_path / "s.json", "twice", image_files=[a, b])
+    assert not (tmp_path / "s.json").exists()
 
 
 def test_split_fractions_are_checked(tmp_path):
@@ -377,13 +402,16 @@ def test_simulated_file_converts_pixel_by_pixel(tmp_path):
 
 
 # --- warnings and logs a user sees -----------------------------------------------------------
-def test_a_file_with_every_hit_outside_the_window_is_warned_about(tmp_path, caplog):
+def test_a_file_with_every_hit_outside_the_window_is_an_error_unless_allowed(tmp_path, caplog):
     events = make_events(5, seed=8)
     events["hits"]["module"] = events["hits"]["module"] + 70  # a numbering off by 70 modules
     events["hits"]["module"] = ak.where(events["hits"]["module"] > 114, 114, events["hits"]["module"])
     path = write_hit_file(tmp_path / "shifted.root", events)
+    with pytest.raises(InputFileError, match=r"shifted\.root: all \d+ hits lie outside the image window .*allow_no_hits_in_window"):
+        convert(tmp_path, path)
+    assert not list(tmp_path.glob("*.h5")) and not list(tmp_path.glob(".*tmp"))
     with caplog.at_level("WARNING", logger="minerva_vertex.images"):
-        _, summary = convert(tmp_path, path)
+        _, summary = convert(tmp_path, path, images_config={"allow_no_hits_in_window": True})
     assert summary["hits_drawn"] == 0
     assert "shifted.root: all" in caplog.text and "outside the image window" in caplog.text
     caplog.clear()
@@ -412,6 +440,40 @@ from minerva_vertex.job_log import job_log
 with job_log(sys.argv[3]):
     images.convert_file(sys.argv[1], sys.argv[2], progress=True)
 """
+
+
+WARNING_SCRIPT = """
+import sys
+from minerva_vertex import images
+from minerva_vertex.job_log import job_log
+with job_log(sys.argv[3]):
+    images.convert_file(sys.argv[1], sys.argv[2], summary_path=sys.argv[2] + ".json", progress=True)
+"""
+
+
+def test_warnings_reach_the_console_in_one_line_each_and_the_log(tmp_path):
+    import subprocess
+    import sys
+
+    events = make_events(6, seed=4)
+    events["mc_vtx_z"][1] = 1e9  # labelled segment 10, unseen in the images
+    modules = events["hits"]["module"].to_list()
+    for event in range(4):  # most hits downstream of the window
+        modules[event] = [60] * len(modules[event])
+    events["hits"]["module"] = ak.Array(modules)
+    path = write_hit_file(tmp_path / "odd.root", events)
+    log = tmp_path / "logs" / "images.log"
+    run = subprocess.run(
+        [sys.executable, "-c", WARNING_SCRIPT, str(path), str(tmp_path / "odd.h5"), str(log)], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) == 2, run.stderr
+    hits, vertices = lines
+    assert hits.startswith("Warning: ") and "odd.root" in hits and "% of the hits" in hits
+    assert vertices.startswith("Warning: ") and "odd.root" in vertices and "1 true vertices of 6 (16.7 %)" in vertices
+    text = log.read_text()
+    assert "% of the hits" in text and "1 true vertices of 6" in text
 
 
 def test_a_conversion_error_reaches_the_user_in_one_line_and_the_log_whole(tmp_path):

@@ -77,6 +77,21 @@ def test_not_a_root_file(tmp_path):
         HitFile(path)
 
 
+def test_an_empty_file_is_called_empty(tmp_path):
+    path = tmp_path / "empty.root"
+    path.write_bytes(b"")
+    with pytest.raises(InputFileError, match=r"empty\.root: file is empty \(0 bytes\)"):
+        HitFile(path)
+
+
+def test_an_rntuple_is_named_as_such_not_as_a_missing_tree(tmp_path):
+    path = tmp_path / "rntuple.root"
+    with uproot.recreate(path) as out:  # what uproot's and ROOT's newest writers make by default
+        out.mkrntuple("minerva", {"run": np.arange(3, dtype=np.int32), "hit_energy": ak.Array([[1.0], [2.0, 3.0], []])})
+    with pytest.raises(InputFileError, match=r"rntuple\.root: 'minerva' is an RNTuple .*not a TTree.*reads TTrees"):
+        HitFile(path)
+
+
 @pytest.mark.parametrize("fraction", [0.02, 0.5, 0.9])
 def test_truncated_file_names_the_file(tmp_path, fraction):
     data = VECTORS_SIM.read_bytes()

@@ -19,6 +19,7 @@ from minerva_vertex import datasets, devices, models, safe_write, training, work
 from minerva_vertex import settings as settings_module
 from minerva_vertex.settings import SettingsError
 from minerva_vertex.plots.training_curves import plot_training_curves
+from minerva_vertex.image_contract import DuplicateEventError
 from minerva_vertex.workflow_config import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -429,8 +430,67 @@ def test_a_job_killed_mid_epoch_resumes_there_and_ends_with_the_uninterrupted_we
     options = training.RunOptions.from_section({"progress": False, "checkpoint_minutes": 0})
     resumed = training.train(s, source, target, checkpoint_dir=checkpoint_dir, options=options, on_step=lambda n, m: steps_seen.append(n))
     assert steps_seen[0] == 4  # steps 1-3 are not trained again
+    assert (resumed.resumed_from_epoch, resumed.resumed_from_step) == (0, 3)
+    assert training.describe_resume(resumed) == "resumed in epoch 1 after step 3"
     straight = training.train(s, source, target, checkpoint_dir=tmp_path / "straight", options=FAST)
     assert same_weights(resumed.model, straight.model)
     a, b = resumed.metrics[0], straight.metrics[0]
     assert a["train_label_loss"] == pytest.approx(b["train_label_loss"], rel=1e-6)
     assert a["train_domain_accuracy"] == b["train_domain_accuracy"] and a["val_label_loss"] == b["val_label_loss"]
+
+
+# --- what stops a training early, with a named error ------------------------------------------
+def _train_files(name, source, tmp_path, **kwargs):
+    out = tmp_path / "models" / name
+    return training.train_to_files(
+        name, asdict(settings(epochs=1)), {"progress": False}, source_files=source, checkpoint_dir=tmp_path / "ck",
+        weights=out / "weights.pt", config_out=out / "config.yaml", metrics_out=out / "metrics.csv", **kwargs,
+    )
+
+
+@pytest.mark.parametrize("split, message", [(0, "the training loss of epoch 1 is not finite from step"), (1, "val_label_loss of epoch 1 is nan")])
+def test_a_loss_that_is_not_finite_stops_the_training_naming_model_epoch_and_files(samples, tmp_path, split, message):
+    source, _ = samples
+
+    def overflow(h5):  # a pixel of float32 overflow in one event of the split
+        event = int(list(h5["split"][:]).index(split))
+        h5["hits-x"][event, 0, 60, 10] = float("inf")
+
+    broken = copy_with(source, tmp_path / "broken", overflow)
+    with pytest.raises(training.NonFiniteLossError, match=rf"model 'cnn': {message}.*part000\.h5"):
+        _train_files("cnn", broken, tmp_path)
+    assert not (tmp_path / "models" / "cnn" / "weights.pt").exists()
+
+
+def test_shared_event_ids_stop_a_training_before_it_starts(samples, tmp_path):
+    source, _ = samples
+    copy = tmp_path / "copy" / "part009.h5"
+    copy.parent.mkdir()
+    copy.write_bytes(Path(source[0]).read_bytes())  # one production listed twice under two names
+    with pytest.raises(DuplicateEventError, match=r"appears in files .*part000\.h5 and .*part009\.h5"):
+        _train_files("cnn", [*source, str(copy)], tmp_path)
+    assert not (tmp_path / "ck").exists()  # no epoch was trained
+
+
+DAMAGED_CHECKPOINT_JOB = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from minerva_vertex import training
+    from minerva_vertex.job_log import job_log
+    with job_log(sys.argv[2]):
+        training.load_checkpoint(Path(sys.argv[1]), "any")
+    """
+)
+
+
+def test_a_damaged_checkpoint_is_reported_on_the_console_too(tmp_path):
+    damaged = tmp_path / training.CHECKPOINT_NAME
+    damaged.write_bytes(b"PK\x03\x04 cut short")
+    log = tmp_path / "train.log"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    run = subprocess.run([sys.executable, "-c", DAMAGED_CHECKPOINT_JOB, str(damaged), str(log)], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    (line,) = [line for line in run.stderr.splitlines() if line.strip()]
+    assert line.startswith("Warning: checkpoint ") and str(damaged) in line and "training starts over" in line
+    assert "cannot be read" in log.read_text()

@@ -85,3 +85,32 @@ def test_schema_stops_snakemake_before_any_job(tmp_path, sample, key):
     output = result.stdout + result.stderr
     assert key in output and "simulate" in output
     assert not (tmp_path / "results").exists()
+
+
+# --- what a user sees on the console -----------------------------------------------------
+@pytest.mark.parametrize("overrides, key, closest", [
+    ({"resluts": "x"}, "resluts", "results"),
+    ({"models": {"cnn": {"kind": "cnn", "train_sample": "simulation", "lerning_rate": 0.1}}},
+     "models.cnn.lerning_rate", "learning_rate"),
+    ({"training": {"threads": "four"}}, "training.threads", None),
+])
+def test_a_config_mistake_stops_snakemake_with_one_short_line(tmp_path, overrides, key, closest):
+    result = dry_run(tmp_path, overrides)
+    assert result.returncode != 0
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert len(lines) <= 5, "\n".join(lines)  # not the schema and the config dumped
+    (error,) = [line for line in lines if line.startswith("Error:")]
+    assert f"config key '{key}'" in error
+    assert (f"did you mean '{closest}'?" in error) if closest else ("found 'four' (string); expected integer" in error)
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_file_listed_twice_is_read_once_with_a_warning_on_the_console(tmp_path):
+    from hit_files import make_events, write_hit_file
+
+    path = str(write_hit_file(tmp_path / "run1.root", make_events(3)))
+    result = dry_run(tmp_path, {"samples": {"mine": {"files": [path, str(tmp_path / "run*.root")]}}, "models": {}})
+    assert result.returncode == 0, result.stderr[-2000:]
+    (warning,) = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
+    assert f"'samples.mine.files': file '{path}' is listed 2 times; its events are read once" in warning
+    assert wc.sample_parts(config_with(mine={"files": [path, path]}), "mine") == ["run1"]

@@ -1,5 +1,6 @@
 """The image file: its dataset names, shapes and split codes, the check that a file follows
-them, and the reading of test-split event ids and truth.
+them, the check that a sample's event ids are unique, and the reading of test-split event
+ids and truth.
 
 Written by :mod:`minerva_vertex.images`; read by training (``datasets``), scoring, the
 track-based vertex and the metrics, all through this module. The layout (docs/stages.md, "Images"):
@@ -132,6 +133,16 @@ def check_unique_ids(ids_per_file: Sequence[tuple[str, np.ndarray]]) -> None:
         "Event ids (run, subrun, gate, slice) must be unique within a sample: list each file once, "
         "and give overlapping productions their own run or subrun numbers or make them separate samples"
     )
+
+
+def check_sample_ids(paths: Sequence) -> None:
+    """:func:`check_unique_ids` over a sample's image files, reading only their event ids."""
+    ids_per_file = []
+    for path in paths:
+        with h5py.File(path, "r") as h5:
+            check_file(h5, path)
+            ids_per_file.append((str(path), h5["eventids"][:]))
+    check_unique_ids(ids_per_file)
 
 
 def read_test_events(paths: Sequence) -> dict[str, np.ndarray]:

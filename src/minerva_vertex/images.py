@@ -16,13 +16,16 @@ Policies for bad input (each error names the file, the branch and the entry):
 
 ==========================================  =============================================
 a hit with NaN, infinite or negative energy  error
+a hit energy above ``MAX_HIT_ENERGY_MEV``     error
 a hit time NaN or infinite (time channel)     error
 a strip outside 0-126, a plane not 1 or 2     error
 a module not in the geometry                  error (target slots, numbers below -5 or
                                               above ``DETECTOR_LAST_MODULE``)
 a view that disagrees with the geometry       error
 a hit outside the image window (modules       dropped, counted ``outside_window``
-downstream of the window, up to 114)
+downstream of the window, up to 114)          (warned when most of a file's hits are)
+a file with hits but none in the window       error, unless
+                                              ``images.allow_no_hits_in_window``
 an event without hits (or none drawn)         kept as an empty image, counted
 run/subrun/gate/slice that cannot be packed   error
 a truth vertex that is not finite             error
@@ -58,6 +61,12 @@ ENERGY_NORMALISATION = (
     "one plane at normal incidence, 1.7 MeV/cm most probable)"
 )
 TIME_SCALE_NS = 10.0  # a choice, see the module docstring
+# The largest visible energy one hit may carry. A strip is 1.7 cm of scintillator: a
+# particle crossing it leaves a few MeV, one stopping in it or running along its length a
+# few hundred MeV at most. 100 GeV is more than a whole NuMI neutrino event can deposit
+# (the beam's protons carry 120 GeV), so a larger value is a unit or a filling error, not
+# physics; it also keeps every float32 pixel sum finite.
+MAX_HIT_ENERGY_MEV = 1.0e5
 TIME_NORMALISATION = (
     "pixel = (energy-weighted mean hit time of the pixel - energy-weighted mean time of the "
     "event's drawn hits) / 10 ns; 0 where the pixel has no energy"
@@ -112,6 +121,7 @@ class ImagesConfig:
     splits: Mapping[str, float]
     chunk_events: int  # events in memory at a time: never changes the file's contents
     compression: str
+    allow_no_hits_in_window: bool = False  # never changes the contents of a file written
 
     @classmethod
     def from_config(cls, section: Mapping | None) -> ImagesConfig:
@@ -124,6 +134,7 @@ class ImagesConfig:
             splits=splits.check_fractions(values["splits"]),
             chunk_events=values["chunk_events"],
             compression=values["compression"],
+            allow_no_hits_in_window=values["allow_no_hits_in_window"],
         )
 
     @property
@@ -177,6 +188,20 @@ _ROW_LUT[(_LUT_MODULES > WINDOW_LAST_MODULE)] = OUTSIDE_WINDOW
 _ROW_LUT = _ROW_LUT.reshape(-1)
 
 
+def _check_energy(energy, fail) -> None:
+    bad = ~(energy >= 0) | np.isinf(energy)  # NaN fails every comparison
+    if bad.any():
+        fail(bad, "hit_energy", lambda i: f"energy {energy[i]} MeV; expected a finite value >= 0")
+    bad = energy > MAX_HIT_ENERGY_MEV
+    if bad.any():
+        fail(
+            bad,
+            "hit_energy",
+            lambda i: f"energy {energy[i]:g} MeV; expected at most {MAX_HIT_ENERGY_MEV:g} MeV "
+            "(more than a whole neutrino event deposits: a unit or filling error?)",
+        )
+
+
 def locate_hits(hits, counts, *, need_time=False, source="hits", entry_start=0, label=None):
     """Validate hits and find their planes: row in ``geometry.PLANES`` per hit, negative
     (``OUTSIDE_WINDOW``) for hits that are not drawn.
@@ -191,9 +216,7 @@ def locate_hits(hits, counts, *, need_time=False, source="hits", entry_start=0, 
         hit = int(np.flatnonzero(mask)[0])
         raise _hit_error(source, label(branch), counts, entry_start, hit, message(hit))
 
-    bad = ~(energy >= 0) | np.isinf(energy)  # NaN fails every comparison
-    if bad.any():
-        fail(bad, "hit_energy", lambda i: f"energy {energy[i]} MeV; expected a finite value >= 0")
+    _check_energy(energy, fail)
     if need_time:
         t = hits["hit_time"]
         bad = ~np.isfinite(t)
@@ -431,6 +454,10 @@ def convert_file(
             )
         with safe_write.atomic_output(h5_path) as tmp:
             summary = _write_images(hit_file, tmp, n_events, config, sample, progress)
+            if summary["hits_read"] and not summary["hits_drawn"] and not config.allow_no_hits_in_window:
+                raise rootio.InputFileError(root_path, _no_hits_in_window(summary) + (
+                    "; set images.allow_no_hits_in_window to write its blank images"
+                ))
     summary.update(output=str(h5_path), seconds=round(time.perf_counter() - started, 3))
     warn_about(summary)
     if summary_path is not None:
@@ -438,23 +465,32 @@ def convert_file(
     return summary
 
 
+def _no_hits_in_window(summary: Mapping) -> str:
+    return (
+        f"all {summary['hits_read']} hits lie outside the image window (modules {FIRST_MODULE}-"
+        f"{WINDOW_LAST_MODULE}): is the module numbering MINERvA's?"
+    )
+
+
 def warn_about(summary: Mapping) -> None:
-    """Warn, naming the file, when its hits miss the image window or its vertices lie outside it."""
+    """Warn, naming the file and the share, when its hits miss the image window or its
+    vertices lie outside it (one line each: job_log puts them on the console too)."""
     source = summary["source_file"]
     if summary["hits_read"] and summary["hits_drawn"] == 0:
-        log.warning(
-            "%s: all %d hits lie outside the image window (modules %d-%d): is the module numbering MINERvA's?",
-            source, summary["hits_read"], FIRST_MODULE, WINDOW_LAST_MODULE,
-        )
+        log.warning("%s: %s", source, _no_hits_in_window(summary))
     elif summary["hits_read"] and summary["hits_drawn"] < 0.5 * summary["hits_read"]:
         share = 1 - summary["hits_drawn"] / summary["hits_read"]
-        log.warning("%s: %.0f %% of the hits lie outside the image window", source, 100 * share)
+        log.warning(
+            "%s: %.0f %% of the hits (%d of %d) lie outside the image window",
+            source, 100 * share, summary["hits_read"] - summary["hits_drawn"], summary["hits_read"],
+        )
     outside = summary.get("vertices_outside_window", 0)
     if outside:
         log.warning(
-            "%s: %d true vertices lie more than %.0f mm outside the image window (z %.0f-%.0f mm); "
-            "they are labelled segment 0 or 10 but cannot be seen in the images",
-            source, outside, VERTEX_WINDOW_MARGIN_MM, *WINDOW_Z_MM,
+            "%s: %d true vertices of %d (%.1f %%) lie more than %.0f mm outside the image window "
+            "(z %.0f-%.0f mm); they are labelled segment 0 or 10 but cannot be seen in the images",
+            source, outside, summary["events_written"], 100 * outside / max(summary["events_written"], 1),
+            VERTEX_WINDOW_MARGIN_MM, *WINDOW_Z_MM,
         )
 
 
@@ -663,8 +699,11 @@ def sample_summary(file_summaries: list[dict], sample: str = "") -> dict:
     return total
 
 
-def gather_summaries(paths, output, sample: str = "") -> dict:
-    """Read per-file summary JSONs and write the sample's summary."""
+def gather_summaries(paths, output, sample: str = "", image_files=()) -> dict:
+    """Read per-file summary JSONs and write the sample's summary. The sample's
+    ``image_files``, complete now, are checked for shared event ids
+    (:func:`image_contract.check_sample_ids`) before anything else reads them together."""
+    image_contract.check_sample_ids(image_files)
     summary = sample_summary([json.loads(Path(p).read_text()) for p in paths], sample)
     safe_write.write_json(output, summary)
     return summary

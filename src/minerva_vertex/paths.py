@@ -127,6 +127,12 @@ def log(results, rule: str, *names: str) -> str:
     return f"{results}/logs/{'/'.join((rule, *names))}.log"
 
 
+def attempts_log(log_path: str) -> str:
+    """Every attempt's log of a job that may run more than once (training resumes): Snakemake
+    deletes the job's own log before each attempt, so the attempts are kept beside it."""
+    return str(log_path).removesuffix(".log") + ".attempts.log"
+
+
 def benchmark(results, rule: str, *names: str) -> str:
     """Snakemake's time and memory record of a job, beside the logs."""
     return f"{results}/benchmarks/{'/'.join((rule, *names))}.tsv"

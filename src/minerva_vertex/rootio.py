@@ -37,6 +37,11 @@ CONTRACT_BRANCHES = ID_BRANCHES + HIT_BRANCHES + TRUTH_BRANCHES
 INTEGER_BRANCHES = frozenset(ID_BRANCHES + HIT_INT_BRANCHES + TRUTH_INT_BRANCHES)
 
 
+# ROOT 6.34+ and uproot's mkrntuple write event data as an RNTuple, a format the reader does
+# not take: named in the error instead of "no TTree".
+RNTUPLE_CLASS = "ROOT::RNTuple"
+
+
 class InputFileError(ValueError):
     """An input ROOT file that cannot be converted; the message names the file."""
 
@@ -149,6 +154,8 @@ class HitFile:
             raise InputFileError(self.path, "file does not exist")
         if not os.path.isfile(self.path):
             raise InputFileError(self.path, "is not a regular file")
+        if os.path.getsize(self.path) == 0:
+            raise InputFileError(self.path, "file is empty (0 bytes); expected a ROOT file")
         with open(self.path, "rb") as handle:
             magic = handle.read(4)
         if magic != b"root":
@@ -173,6 +180,12 @@ class HitFile:
                 self.path, f"cannot read the directory of keys ({_describe(err)}); truncated or corrupt?"
             ) from err
         trees = sorted({key.split(";")[0] for key, cls in classes.items() if cls in ("TTree", "TNtuple")})
+        if name not in trees and RNTUPLE_CLASS in {cls for key, cls in classes.items() if key.split(";")[0] == name}:
+            raise InputFileError(
+                self.path,
+                f"'{name}' is an RNTuple (what recent ROOT and uproot write by default), not a TTree: "
+                "this pipeline reads TTrees; write the file as a TTree (uproot: mktree; ROOT: TTree)",
+            )
         if name not in trees:
             found = ", ".join(trees) or "none"
             others = sorted(

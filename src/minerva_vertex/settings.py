@@ -54,13 +54,13 @@ def _filling_defaults(validator_class):
     return jsonschema.validators.extend(validator_class, {"properties": properties_with_defaults})
 
 
-_Validator = _filling_defaults(jsonschema.Draft202012Validator)
+FillingValidator = _filling_defaults(jsonschema.Draft202012Validator)
 
 
 def _validated(values: Mapping | None, schema: dict, key: str) -> dict:
     filled = copy.deepcopy(dict(values or {}))
     try:
-        _Validator(schema).validate(filled)
+        FillingValidator(schema).validate(filled)
     except jsonschema.ValidationError as error:
         path = [str(p) for p in error.absolute_path]
         if error.validator == "additionalProperties" and not path:  # name the unknown key itself
@@ -89,9 +89,10 @@ def entry(name: str, key: str, values: Mapping | None) -> dict:
 # memory or display knobs. They stay out of the rules' params and out of the training's
 # resume fingerprint, so changing one reruns nothing. (Training's memory_limit_mb and
 # chunk_events are not here: they choose the reader, in memory or by chunks, and so the
-# order in which events are seen.)
+# order in which events are seen.) images.allow_no_hits_in_window decides whether a job
+# fails, never what a job that succeeds writes.
 RUN_ONLY = {
-    "images": ("chunk_events",),
+    "images": ("chunk_events", "allow_no_hits_in_window"),
     "tracking": ("chunk_events",),
     "training": ("threads", "gpu", "mem_mb", "runtime", "checkpoint_minutes", "progress"),
 }
@@ -102,6 +103,12 @@ def result_part(config: Mapping, name: str, values: Mapping | None = None) -> di
     run-only knobs: a rule's params."""
     values = config[name] if values is None else values
     return {key: value for key, value in values.items() if key not in RUN_ONLY.get(name, ())}
+
+
+def run_only_part(config: Mapping, name: str) -> dict:
+    """The run-only knobs of section ``name`` of a validated config: what a script reads
+    from the config besides its rule's params."""
+    return {key: config[name][key] for key in RUN_ONLY.get(name, ()) if key in config[name]}
 
 
 def model_entry(config: Mapping, name: str) -> dict:

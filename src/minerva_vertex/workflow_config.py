@@ -8,12 +8,16 @@ Every error names the config key at fault.
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import re
+from collections import Counter
 from pathlib import Path
 
 from minerva_vertex import paths, variations
 from minerva_vertex.config_error import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 def sample_entry(config: dict, sample: str) -> dict:
@@ -47,10 +51,10 @@ def _part_name(path: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", stem)
 
 
-def user_files(config: dict, sample: str) -> dict[str, str]:
-    """Part name -> path for a sample given as files; globs expanded, order kept."""
+def _listed_files(config: dict, sample: str) -> list[str]:
+    """Every path a sample's ``files`` lists, globs expanded, in order, repeats included."""
     key = f"samples.{sample}.files"
-    parts: dict[str, str] = {}
+    listed = []
     for pattern in config["samples"][sample]["files"]:
         matches = sorted(glob.glob(os.path.expanduser(pattern))) if glob.has_magic(pattern) else [pattern]
         if not matches:
@@ -58,11 +62,31 @@ def user_files(config: dict, sample: str) -> dict[str, str]:
         for path in matches:
             if not os.path.isfile(path):
                 raise ConfigError(key, f"file '{path}' does not exist")
-            name = _part_name(path)
-            if name in parts and parts[name] != path:
-                raise ConfigError(key, f"files '{parts[name]}' and '{path}' share the name '{name}'")
-            parts[name] = path
+            listed.append(path)
+    return listed
+
+
+def user_files(config: dict, sample: str) -> dict[str, str]:
+    """Part name -> path for a sample given as files; globs expanded, order kept, a path
+    listed twice read once (:func:`check_config` warns of it)."""
+    parts: dict[str, str] = {}
+    for path in _listed_files(config, sample):
+        name = _part_name(path)
+        if name in parts and parts[name] != path:
+            raise ConfigError(f"samples.{sample}.files", f"files '{parts[name]}' and '{path}' share the name '{name}'")
+        parts[name] = path
     return parts
+
+
+def warn_of_repeated_files(config: dict, sample: str) -> None:
+    """A warning naming each path that a sample's ``files`` lists more than once (directly
+    or through overlapping globs): it is read once, which may not be what was meant."""
+    for path, times in Counter(_listed_files(config, sample)).items():
+        if times > 1:
+            log.warning(
+                "config key 'samples.%s.files': file '%s' is listed %d times; its events are read once",
+                sample, path, times,
+            )
 
 
 def sample_parts(config: dict, sample: str) -> list[str]:
@@ -131,6 +155,7 @@ def check_config(config: dict) -> None:
                 raise ConfigError(f"samples.{sample}.simulate.files", "more files than events")
         else:
             user_files(config, sample)
+            warn_of_repeated_files(config, sample)
     check_images_config(config)
     check_models(config)
     check_variations(config)

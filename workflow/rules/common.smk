@@ -1,4 +1,4 @@
-"""Shared by all stages: config checks, configured names, path helpers.
+"""Shared by all stages: configured names, path helpers (the Snakefile checks the config).
 
 Paths come from minerva_vertex.paths (one function per artefact), settings from the
 validated config (the schemas hold every default), final targets from
@@ -9,8 +9,6 @@ import re
 
 from minerva_vertex import comparisons, paths, settings, targets, variations
 from minerva_vertex import workflow_config as wc
-
-wc.check_config(config)
 
 RESULTS = str(paths.results_dir(config))
 SAMPLES = list(config["samples"])

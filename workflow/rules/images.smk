@@ -37,9 +37,12 @@ rule images:
 
 
 rule images_summary:
-    """A sample's per-file image summaries added up."""
+    """A sample's per-file image summaries added up; its event ids checked unique."""
     input:
-        lambda wildcards: per_part(paths.images_file_summary, wildcards.sample),
+        summaries=lambda wildcards: per_part(
+            paths.images_file_summary, wildcards.sample
+        ),
+        images=lambda wildcards: per_part(paths.images, wildcards.sample),
     output:
         paths.images_summary(RESULTS),
     log:

@@ -7,10 +7,11 @@
 """
 
 from .checkpoints import CHECKPOINT_FORMAT, CHECKPOINT_NAME, fingerprint, input_identity, load_checkpoint
-from .loop import TrainResult, epoch_generator, predict_logits, start_from, train, train_step, validate
+from .loop import NonFiniteLossError, TrainResult, epoch_generator, predict_logits, start_from, train, train_step, validate
 from .outputs import (
     METRIC_COLUMNS,
     WeightsFileError,
+    describe_resume,
     initial_state,
     load_model,
     save_weights,
@@ -21,8 +22,8 @@ from .outputs import (
 from .settings import RunOptions, TrainSettings
 
 __all__ = [
-    "CHECKPOINT_FORMAT", "CHECKPOINT_NAME", "METRIC_COLUMNS", "RunOptions", "TrainResult",
-    "TrainSettings", "WeightsFileError", "epoch_generator", "fingerprint", "initial_state", "input_identity",
+    "CHECKPOINT_FORMAT", "CHECKPOINT_NAME", "METRIC_COLUMNS", "NonFiniteLossError", "RunOptions", "TrainResult",
+    "TrainSettings", "WeightsFileError", "describe_resume", "epoch_generator", "fingerprint", "initial_state", "input_identity",
     "load_checkpoint", "load_model", "predict_logits", "save_weights", "start_from", "train", "train_step",
     "train_to_files", "validate", "write_metrics_csv", "write_settings_yaml",
 ]

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -33,6 +34,12 @@ from minerva_vertex.models import VertexCNN, VertexDANN, build_model
 from . import checkpoints
 from .settings import RunOptions, TrainSettings
 
+log = logging.getLogger(__name__)
+
+
+class NonFiniteLossError(ValueError):
+    """A training or validation loss that is NaN or infinite: no epoch can be selected."""
+
 
 @dataclass
 class TrainResult:
@@ -40,6 +47,7 @@ class TrainResult:
     metrics: list[dict] = field(default_factory=list)
     best_epoch: int = -1
     resumed_from_epoch: int = 0
+    resumed_from_step: int = 0  # steps of that epoch done before (0: from its start)
 
 
 # --- validation --------------------------------------------------------------------------
@@ -291,6 +299,9 @@ def train(
         if device.type == "cuda" and state.get("cuda_rng") is not None:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
     start_epoch = run.epoch
+    start_step = run.partial.steps if run.partial is not None else 0
+    if state is not None:
+        log.info("resuming from %s: epoch %d of %d, after step %d", path, start_epoch + 1, s.epochs, start_step)
 
     def save(run: RunState) -> None:
         checkpoints.save_checkpoint(
@@ -315,6 +326,7 @@ def train(
         )
         row.update(validate(model, source_val, target_val, compute, s.seed))
         criterion = row[SELECTION_COLUMN[s.selection]]
+        _check_validation(row, ("val_label_loss", SELECTION_COLUMN[s.selection]), epoch)
         if criterion < run.best_loss:
             run.best_loss, run.best_epoch = criterion, epoch
             run.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
@@ -328,7 +340,7 @@ def train(
     final.load_state_dict({k: v.cpu() for k, v in run.best_state.items()})
     for row in run.metrics:
         row["selected"] = row["epoch"] == run.best_epoch
-    return TrainResult(final.eval(), run.metrics, run.best_epoch, start_epoch)
+    return TrainResult(final.eval(), run.metrics, run.best_epoch, start_epoch, start_step)
 
 
 def start_from(model: VertexCNN, state: dict, name: str) -> None:
@@ -385,6 +397,28 @@ class RunState:
         )
 
 
+class _FiniteWatch:
+    """The first step whose loss is not finite, kept on the device and read only where the
+    epoch reads its running sums anyway (no extra synchronisation)."""
+
+    def __init__(self, device):
+        self.first = torch.tensor(-1, device=device)
+
+    def see(self, step: int, loss: torch.Tensor) -> None:
+        self.first = torch.where((self.first < 0) & ~torch.isfinite(loss.detach()), step, self.first)
+
+    def check(self, epoch: int, steps_per_epoch: int) -> None:
+        first = int(self.first.item())
+        if first > 0:
+            raise NonFiniteLossError(f"the training loss of epoch {epoch + 1} is not finite from step {first} of {steps_per_epoch}")
+
+
+def _check_validation(row: dict, columns, epoch: int) -> None:
+    for column in dict.fromkeys(columns):
+        if not math.isfinite(row[column]):
+            raise NonFiniteLossError(f"{column} of epoch {epoch + 1} is {row[column]}")
+
+
 class PeriodicSave:
     """Calls ``save`` when ``interval_s`` have passed since the last save (0: every call)."""
 
@@ -418,6 +452,7 @@ def _train_epoch(
     target_iter = _cycle(target, s.seed, epoch) if target is not None else None
     sums = {k: torch.tensor(float(getattr(done, k)), device=device) for k in ("label_loss", "correct", "domain_loss", "domain_correct")}
     n_source, n_domain = done.n_source, done.n_domain
+    watch = _FiniteWatch(device)
     lr = lam = float("nan")
     bar = tqdm(total=steps_per_epoch, initial=done.steps, desc=f"epoch {epoch + 1}/{s.epochs}", unit="step", disable=not progress)
     start = time.perf_counter() - done.seconds
@@ -436,6 +471,7 @@ def _train_epoch(
             group["lr"] = lr
         lam = lambda_at(s, step, total_steps) if target_iter is not None else float("nan")
         losses = train_step(model, optimizer, s, batch, tbatch, lam, compute)
+        watch.see(i + 1, losses.loss)
         n = len(batch)
         n_source += n
         sums["label_loss"] += losses.label_loss.detach() * n
@@ -450,6 +486,7 @@ def _train_epoch(
             on_step(step + 1, model)
             model.train()
         if i % 10 == 0 or i == steps_per_epoch - 1:
+            watch.check(epoch, steps_per_epoch)
             bar.set_postfix(loss=f"{sums['label_loss'].item() / n_source:.3f}", acc=f"{sums['correct'].item() / n_source:.3f}")
         if i < steps_per_epoch - 1 and saver.due():
             run.partial = progress_now(i + 1)

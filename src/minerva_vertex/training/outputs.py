@@ -10,12 +10,12 @@ from typing import Sequence
 
 import torch
 
-from minerva_vertex import safe_write
+from minerva_vertex import image_contract, safe_write
 from minerva_vertex.devices import choose_device
 from minerva_vertex.models import VertexCNN, build_model, count_parameters
 
 from .checkpoints import CHECKPOINT_FORMAT
-from .loop import TrainResult, train
+from .loop import NonFiniteLossError, TrainResult, train
 from .settings import RunOptions, TrainSettings
 
 METRIC_COLUMNS = (
@@ -109,6 +109,21 @@ def write_settings_yaml(settings: TrainSettings, name: str, path: str | Path, ex
     safe_write.write_text(path, yaml.safe_dump(document, sort_keys=False))
 
 
+def describe_resume(result: TrainResult) -> str:
+    """Where a training started: afresh, or the epoch (counted from 1) and step it resumed at."""
+    if result.resumed_from_epoch == 0 and result.resumed_from_step == 0:
+        return "trained from the start"
+    if result.resumed_from_step == 0:
+        return f"resumed at the start of epoch {result.resumed_from_epoch + 1}"
+    return f"resumed in epoch {result.resumed_from_epoch + 1} after step {result.resumed_from_step}"
+
+
+def _some(items: Sequence, shown: int = 3) -> list[str]:
+    """The first ``shown`` of ``items`` and how many more, for a one-line message."""
+    names = [str(item) for item in items[:shown]]
+    return names + ([f"{len(items) - shown} more"] if len(items) > shown else [])
+
+
 def train_to_files(
     name: str,
     model_config: Mapping,
@@ -129,10 +144,21 @@ def train_to_files(
     settings = TrainSettings.from_dict(model_config, name)
     options = RunOptions.from_section(training_config)
     init_state = None if init_weights is None else initial_state(init_weights, settings)
-    result = train(
-        settings, source_files, target_files, checkpoint_dir=checkpoint_dir, options=options,
-        init_state=init_state, init_identity=() if init_weights is None else (init_weights,),
-    )
+    # Event ids shared between a sample's files would pair events with the wrong truth at
+    # the metrics: found here, before the training time is spent.
+    for files in (source_files, target_files):
+        image_contract.check_sample_ids(files)
+    try:
+        result = train(
+            settings, source_files, target_files, checkpoint_dir=checkpoint_dir, options=options,
+            init_state=init_state, init_identity=() if init_weights is None else (init_weights,),
+        )
+    except NonFiniteLossError as error:
+        files = ", ".join(_some([*source_files, *target_files]))
+        raise NonFiniteLossError(
+            f"model '{name}': {error}; its image files ({files}) may hold absurd pixel values, "
+            "or the learning rate is too high"
+        ) from None
     save_weights(result.model, settings, weights, result.best_epoch)
     write_settings_yaml(
         settings,
@@ -145,6 +171,7 @@ def train_to_files(
             "parameters": count_parameters(result.model),
             "selected_epoch": result.best_epoch,
             "resumed_from_epoch": result.resumed_from_epoch,
+            "resumed_from_step": result.resumed_from_step,
         },
     )
     write_metrics_csv(result.metrics, metrics_out)
