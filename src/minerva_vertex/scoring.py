@@ -29,9 +29,8 @@ import torch
 from tqdm import tqdm
 
 from minerva_vertex import image_contract, models, safe_write
-from minerva_vertex.devices import resolve_precision
+from minerva_vertex.devices import Compute, resolve_precision
 from minerva_vertex.image_contract import TEST_SPLIT, VIEW_DATASETS
-from minerva_vertex.training.loop import Compute
 
 
 def _test_blocks(split: np.ndarray, batch_size: int):
@@ -82,15 +81,12 @@ def scoring_compute(model: models.VertexCNN, precision: str) -> tuple[models.Ver
     (bf16 where native for ``auto``)."""
     device = next(model.parameters()).device
     compute = Compute(device, channels_last=device.type == "cpu", precision=resolve_precision(precision, device))
-    if compute.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    return model, compute
+    return compute.layout(model), compute
 
 
 def forward(model: models.VertexCNN, views, compute: Compute) -> tuple[torch.Tensor, torch.Tensor]:
     """Features and float32 logits of a batch of views, as rule score computes them."""
-    if compute.channels_last:
-        views = [view.contiguous(memory_format=torch.channels_last) for view in views]
+    views = compute.inputs(views)
     with torch.no_grad(), compute.autocast():
         features = model.features(*views)
         return features, model.classify(features).float()
@@ -98,7 +94,6 @@ def forward(model: models.VertexCNN, views, compute: Compute) -> tuple[torch.Ten
 
 def _score_into(model, images: h5py.File, out: h5py.File, image_path: Path, batch_size: int, progress: bool, precision: str) -> int:
     model, compute = scoring_compute(model, precision)
-    device = compute.device
     columns = {
         "eventids": ((), np.uint64),
         "probabilities": ((models.N_SEGMENTS,), np.float32),
@@ -113,7 +108,7 @@ def _score_into(model, images: h5py.File, out: h5py.File, image_path: Path, batc
     n_scored = 0
     with tqdm(total=int((split == TEST_SPLIT).sum()), disable=not progress, desc=f"score {image_path.name}", unit="ev") as bar:
         for start, stop, keep in _test_blocks(split, batch_size):
-            views = [torch.from_numpy(images[name][start:stop][keep]).to(device) for name in VIEW_DATASETS]
+            views = [torch.from_numpy(images[name][start:stop][keep]) for name in VIEW_DATASETS]
             features, logits = forward(model, views, compute)
             probabilities = model.segment_probabilities(logits).cpu().numpy()
             _append(out["eventids"], images["eventids"][start:stop][keep])

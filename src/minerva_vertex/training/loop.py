@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from minerva_vertex import datasets, image_contract, metrics, schedules, validators
-from minerva_vertex.devices import autocast_for, choose_device, data_device, resolve_precision
+from minerva_vertex.devices import Compute, data_device
 from minerva_vertex.models import VertexCNN, VertexDANN, build_model
 
 from . import checkpoints
@@ -49,23 +49,6 @@ def validation_auc(scores: torch.Tensor, is_target: torch.Tensor) -> float:
     if labels.all() or not labels.any():
         return float("nan")
     return metrics.rank_auc(scores.double().numpy(), labels)
-
-
-@dataclass(frozen=True)
-class Compute:
-    """Where and how the arithmetic runs: device, memory format, precision."""
-
-    device: torch.device
-    channels_last: bool = False
-    precision: str = "fp32"  # fp32 | bf16, resolved
-
-    @classmethod
-    def for_options(cls, options: RunOptions) -> "Compute":
-        device = choose_device(options.device)
-        return cls(device, options.channels_last and device.type == "cpu", resolve_precision(options.precision, device))
-
-    def autocast(self):
-        return autocast_for(self.device, self.precision)
 
 
 @torch.no_grad()
@@ -155,9 +138,7 @@ def _cycle(batches, seed: int, epoch: int):
 
 
 def _to(batch: datasets.Batch, compute: Compute):
-    views = [t.to(compute.device, non_blocking=True) for t in batch.views()]
-    if compute.channels_last:
-        views = [t.contiguous(memory_format=torch.channels_last) for t in views]
+    views = compute.inputs(batch.views())
     labels = None if batch.labels is None else batch.labels.to(compute.device, non_blocking=True)
     return views, labels
 
@@ -260,7 +241,7 @@ def train(
         raise ValueError(f"init_from is {s.init_from!r}: its weights must be given exactly when it is set")
     compute = Compute.for_options(options)
     options = dataclasses.replace(options, precision=compute.precision)  # the fingerprint holds what ran
-    device, channels_last = compute.device, compute.channels_last
+    device = compute.device
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
 
@@ -273,9 +254,7 @@ def train(
     model = build_model(s.kind, s.channels, s.dropout, s.labels, s.input_transform)
     if init_state is not None:
         start_from(model, init_state, s.init_from)
-    model = model.to(device)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    model = compute.layout(model.to(device))
     optimizer = make_optimizer(model, s)
     step_model = torch.compile(model) if options.compile else model
 
