@@ -76,6 +76,15 @@ def test_outputs_and_determinism(samples, tmp_path):
     assert not same_weights(other_seed.model, result.model)
 
 
+def test_each_image_file_is_opened_and_checked_once_per_split_before_training(samples, tmp_path, monkeypatch):
+    source, _ = samples
+    checked = []
+    original = datasets.check_file
+    monkeypatch.setattr(datasets, "check_file", lambda h5, path, *args: checked.append(path) or original(h5, path, *args))
+    training.train(settings(epochs=1), source, checkpoint_dir=tmp_path, options=FAST)
+    assert sorted(checked) == sorted(str(path) for path in source for _ in ("train", "validation"))
+
+
 def test_the_input_transform_is_trained_saved_and_loaded_with_the_weights(samples, tmp_path):
     source, _ = samples
     result = training.train(settings(epochs=1, input_transform="log1p"), source, checkpoint_dir=tmp_path / "ck", options=FAST)

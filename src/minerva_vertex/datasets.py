@@ -30,6 +30,7 @@ import hdf5plugin  # noqa: F401  (registers the compression filters the image fi
 import numpy as np
 import torch
 
+from minerva_vertex.devices import data_device
 from minerva_vertex.image_contract import (
     N_STRIPS,
     SPLIT_CODES,
@@ -280,12 +281,16 @@ def load_batches(
 ) -> InMemoryBatches | ChunkedBatches:
     """Batches of one split of a sample: in memory when they fit ``memory_limit_mb``,
     else read chunk by chunk. Labels are read only when asked for: ``labels`` True or 'segments' reads the
-    segments, 'planecodes' the plane codes, False none."""
+    segments, 'planecodes' the plane codes, False none. ``device``: where the batches are used;
+    the events are held there when they take under half its free memory
+    (:func:`devices.data_device`), else on the CPU. Each file is opened and checked once here."""
     selection = select_events(paths, split, channels, labels, max_events)
     n = n_selected(selection)
     if n == 0:
         raise ImageFileError(f"no events of split '{split}' in {', '.join(map(str, paths))}")
-    if n * bytes_per_event(channels) <= memory_limit_mb * 2**20:
+    n_bytes = n * bytes_per_event(channels)
+    device = data_device(torch.device(device), n_bytes)
+    if n_bytes <= memory_limit_mb * 2**20:
         views, y = read_selection(selection, channels, labels, progress)
         return InMemoryBatches(views, y, batch_size, device)
     return ChunkedBatches(selection, channels, labels, batch_size, chunk_events, device)

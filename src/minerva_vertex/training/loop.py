@@ -26,8 +26,8 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from minerva_vertex import datasets, image_contract, metrics, schedules, validators
-from minerva_vertex.devices import Compute, data_device
+from minerva_vertex import datasets, metrics, schedules, validators
+from minerva_vertex.devices import Compute
 from minerva_vertex.models import VertexCNN, VertexDANN, build_model
 
 from . import checkpoints
@@ -199,8 +199,6 @@ def train_step(model, optimizer, s: TrainSettings, source, target, lambda_: floa
 
 # --- the loop ------------------------------------------------------------------------------
 def _batches(s: TrainSettings, options: RunOptions, device, paths, split, labels, max_events):
-    selection = datasets.select_events(paths, split, s.channels, labels, max_events)
-    n_bytes = datasets.n_selected(selection) * image_contract.bytes_per_event(s.channels)
     return datasets.load_batches(
         paths,
         split,
@@ -210,7 +208,7 @@ def _batches(s: TrainSettings, options: RunOptions, device, paths, split, labels
         max_events=max_events,
         memory_limit_mb=options.memory_limit_mb,
         chunk_events=options.chunk_events,
-        device=data_device(device, n_bytes),
+        device=device,
         progress=options.progress,
     )
 
