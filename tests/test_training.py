@@ -212,6 +212,30 @@ def test_resume_after_kill_ends_with_the_uninterrupted_weights(samples, tmp_path
         assert a["val_label_loss"] == b["val_label_loss"] and a["train_label_loss"] == b["train_label_loss"]
 
 
+class Stop(Exception):
+    pass
+
+
+def test_the_checkpoint_keeps_the_selection_score_and_an_older_one_still_resumes(samples, tmp_path):
+    source, target = samples
+    s = settings("dann", epochs=2, selection="dev")
+
+    def stop(epoch, row):
+        raise Stop
+
+    with pytest.raises(Stop):
+        training.train(s, source, target, checkpoint_dir=tmp_path / "ck", options=FAST, on_epoch_end=stop)
+    path = tmp_path / "ck" / training.CHECKPOINT_NAME
+    state = torch.load(path, weights_only=True)
+    assert state["best_selection_score"] == state["metrics"][0]["val_dev_risk"]  # the DEV risk, not a loss
+    state["best_val_loss"] = state.pop("best_selection_score")  # as checkpoints were written before
+    safe_write.torch_save(state, path)
+    resumed = training.train(s, source, target, checkpoint_dir=tmp_path / "ck", options=FAST)
+    straight = training.train(s, source, target, checkpoint_dir=tmp_path / "straight", options=FAST)
+    assert resumed.resumed_from_epoch == 1 and resumed.best_epoch == straight.best_epoch
+    assert same_weights(resumed.model, straight.model)
+
+
 def test_checkpoint_of_other_settings_or_inputs_is_not_resumed(samples, tmp_path):
     source, _ = samples
     device = torch.device("cpu")

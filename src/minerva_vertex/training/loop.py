@@ -292,8 +292,8 @@ def train(
         )
         row.update(validate(model, source_val, target_val, compute, s.seed))
         criterion = row[SELECTION_COLUMN[s.selection]]
-        if criterion < run.best_loss:
-            run.best_loss, run.best_epoch = criterion, epoch
+        if criterion < run.best_selection_score:
+            run.best_selection_score, run.best_epoch = criterion, epoch
             run.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         run.metrics.append(row)
         run.epoch = epoch + 1
@@ -340,7 +340,9 @@ class RunState:
     partial: EpochProgress | None = None  # the epoch under way, when saved mid-epoch
     best_state: dict | None = None
     best_epoch: int = -1
-    best_loss: float = math.inf
+    # The selected epoch's figure of merit, lower is better: its source validation loss or
+    # (selection: dev) its DEV risk (SELECTION_COLUMN).
+    best_selection_score: float = math.inf
     metrics: list[dict] = field(default_factory=list)
 
     def to_checkpoint(self) -> dict:
@@ -349,16 +351,18 @@ class RunState:
             "partial": None if self.partial is None else dataclasses.asdict(self.partial),
             "best_state": self.best_state,
             "best_epoch": self.best_epoch,
-            "best_val_loss": self.best_loss,
+            "best_selection_score": self.best_selection_score,
             "metrics": self.metrics,
         }
 
     @classmethod
     def from_checkpoint(cls, state: dict) -> "RunState":
         partial = state.get("partial")
+        # Older checkpoints call the score best_val_loss, whatever the selection; they resume alike.
+        best = state["best_selection_score"] if "best_selection_score" in state else state["best_val_loss"]
         return cls(
             state["epoch"], None if partial is None else EpochProgress(**partial), state["best_state"],
-            state["best_epoch"], state["best_val_loss"], list(state["metrics"]),
+            state["best_epoch"], best, list(state["metrics"]),
         )
 
 
