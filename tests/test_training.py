@@ -1,5 +1,6 @@
 """Training: outputs, determinism, label isolation, resume after a kill, devices, config."""
 
+import copy
 import errno
 import os
 import subprocess
@@ -51,8 +52,8 @@ def test_outputs_and_determinism(samples, tmp_path):
     out = tmp_path / "models" / "cnn"
     result = training.train_to_files(
         "cnn",
-        asdict(settings()),
-        {"progress": False},
+        settings(),
+        FAST,
         source_files=source,
         checkpoint_dir=tmp_path / "ck1",
         weights=out / "weights.pt",
@@ -64,7 +65,13 @@ def test_outputs_and_determinism(samples, tmp_path):
     assert metrics["selected"].sum() == 1
     assert metrics.loc[metrics["selected"], "val_label_loss"].iloc[0] == metrics["val_label_loss"].min()
     assert (metrics["train_events_per_s"] > 0).all() and metrics["lambda"].isna().all()
-    assert yaml.safe_load((out / "config.yaml").read_text())["settings"]["seed"] == 3
+    recorded = yaml.safe_load((out / "config.yaml").read_text())
+    assert recorded["settings"]["seed"] == 3
+    # What ran, not what was asked for: FAST asks for device and precision 'auto'.
+    cpu = torch.device("cpu")
+    assert (FAST.device, FAST.precision) == ("auto", "auto")
+    expected = {"device": devices.choose_device("auto").type, "precision": devices.resolve_precision("auto", cpu)}
+    assert {key: recorded["run"][key] for key in expected} == expected and "device_used" not in recorded["run"]
     plot_training_curves(metrics, out / "training_curve.png", title="cnn")
     assert (out / "training_curve.png").stat().st_size > 10_000
     loaded = training.load_model(out / "weights.pt")  # weights_only=True inside
@@ -316,8 +323,27 @@ def test_the_schemas_are_the_only_defaults():
     assert filled.epochs == properties["epochs"]["default"] and filled.optimizer == properties["optimizer"]["default"]
 
 
+def test_the_workflow_fills_defaults_once_and_rule_train_builds_on_the_filled_values():
+    from snakemake.utils import validate
+
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    raw_models, raw_training = copy.deepcopy(config["models"]), copy.deepcopy(config["training"])
+    validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))  # as the Snakefile does: it fills
+    for name, entry in raw_models.items():  # the rule's params.model is the validated entry
+        assert training.TrainSettings.from_filled(config["models"][name], name) == training.TrainSettings.from_dict(entry, name)
+    params = settings_module.result_part(config, "training")  # the rule's params.run
+    from_rule = training.RunOptions.from_filled(settings_module.with_run_only(params, config, "training"))
+    assert from_rule == training.RunOptions.from_section(raw_training)
+    # Settings built from filled values never fall back on a default of their own.
+    with pytest.raises(SettingsError, match="'models.cnn': missing .*optimizer"):
+        training.TrainSettings.from_filled(raw_models["cnn"], "cnn")
+    with pytest.raises(SettingsError, match="'training': missing .*precision"):
+        training.RunOptions.from_filled({"device": "cpu"})
+
+
 def test_run_options_of_the_training_section_reach_the_training(samples, tmp_path, monkeypatch):
-    """Rule train passes the config's ``training`` section: every option in it must act."""
+    """Rule train's options (its params and the run-only knobs of the validated config)
+    reach the training: every option in them must act."""
     source = write_sample(tmp_path / "larger", 2, 40, seed=5)  # 64 training events: 3.3 MB
     built = []
     original = datasets.ChunkedBatches.__init__
@@ -329,8 +355,11 @@ def test_run_options_of_the_training_section_reach_the_training(samples, tmp_pat
     monkeypatch.setattr(datasets.ChunkedBatches, "__init__", spy)
     section = {"progress": False, "device": "cpu", "memory_limit_mb": 1, "chunk_events": 7, "channels_last": False}
     out = tmp_path / "out"
+    config = {"training": settings_module.section("training", {**section, "threads": 1, "mem_mb": 1000})}
+    params = settings_module.result_part(config, "training")  # the rule's params.run
+    options = training.RunOptions.from_filled(settings_module.with_run_only(params, config, "training"))
     training.train_to_files(
-        "cnn", asdict(settings(epochs=1)), {**section, "threads": 1, "mem_mb": 1000}, source_files=source,
+        "cnn", settings(epochs=1), options, source_files=source,
         checkpoint_dir=tmp_path / "ck", weights=out / "w.pt", config_out=out / "config.yaml", metrics_out=out / "m.csv",
     )
     assert built and set(built) == {7}  # over 1 MB: read by chunks of 7

@@ -40,6 +40,7 @@ class TrainResult:
     metrics: list[dict] = field(default_factory=list)
     best_epoch: int = -1
     resumed_from_epoch: int = 0
+    compute: Compute | None = None  # where and how it trained, resolved
 
 
 # --- validation --------------------------------------------------------------------------
@@ -305,7 +306,7 @@ def train(
     final.load_state_dict({k: v.cpu() for k, v in run.best_state.items()})
     for row in run.metrics:
         row["selected"] = row["epoch"] == run.best_epoch
-    return TrainResult(final.eval(), run.metrics, run.best_epoch, start_epoch)
+    return TrainResult(final.eval(), run.metrics, run.best_epoch, start_epoch, compute)
 
 
 def start_from(model: VertexCNN, state: dict, name: str) -> None:
