@@ -27,7 +27,8 @@ import torch
 import yaml
 
 from minerva_vertex import datasets, domain_study, training
-from minerva_vertex.training.loop import Compute, predict_logits
+from minerva_vertex.devices import Compute
+from minerva_vertex.training.loop import predict_logits
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -29,7 +29,7 @@ import onnxruntime
 import torch
 
 from minerva_vertex import models, onnx_export, scoring, training
-from minerva_vertex.training.loop import Compute
+from minerva_vertex.devices import Compute
 
 
 def parse_args() -> argparse.Namespace:

@@ -9,8 +9,7 @@ with job_log(snakemake.log[0]):
         snakemake.output.images,
         sample=snakemake.wildcards.sample,
         input_config=snakemake.params.input,
-        # Kept out of params (settings.RUN_ONLY): they never change what a job writes.
-        images_config={**snakemake.params.images, **settings.run_only_part(snakemake.config, "images")},
+        images_config=settings.with_run_only(snakemake.params.images, snakemake.config, "images"),
         has_truth=snakemake.params.has_truth,
         summary_path=snakemake.output.summary,
         progress=True,

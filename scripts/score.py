@@ -4,7 +4,7 @@ import logging
 
 import torch
 
-from minerva_vertex import devices, scoring, training
+from minerva_vertex import devices, scoring, settings, training
 from minerva_vertex.job_log import job_log
 
 with job_log(snakemake.log[0]):
@@ -15,7 +15,7 @@ with job_log(snakemake.log[0]):
         snakemake.input.images,
         snakemake.output[0],
         # Kept out of params: the batch size bounds memory and never changes a score.
-        batch_size=snakemake.config["scoring"]["batch_size"],
+        batch_size=settings.run_only(snakemake.config, "scoring")["batch_size"],
         model_name=snakemake.wildcards.model,
         progress=True,
         precision=snakemake.params.precision,

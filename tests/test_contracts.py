@@ -54,6 +54,10 @@ def test_result_part_leaves_out_only_run_only_knobs():
     assert "chunk_events" not in settings.result_part(config, "images")
     assert settings.result_part(config, "images")["splits"] == config["images"]["splits"]
     assert set(settings.result_part(config, "tracking")) == set(config["tracking"]) - {"chunk_events"}
+    # A script gets its whole section back: the rule's params and the run-only knobs of the config.
+    for name in ("images", "tracking", "training", "scoring"):
+        assert settings.with_run_only(settings.result_part(config, name), config, name) == config[name]
+    assert settings.run_only(config, "scoring") == {"batch_size": config["scoring"]["batch_size"], "gpu": 0}
 
 
 def test_job_log_keeps_stderr_and_restores_it(tmp_path):

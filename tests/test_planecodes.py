@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from minerva_vertex import evaluation, geometry, models, scoring, training
+from minerva_vertex import evaluation, geometry, models, score_files, scoring, training
 from minerva_vertex.geometry import SEGMENT_OF_PLANECODE
 
 from evaluation_data import write_images, write_model, write_tracking
@@ -68,8 +68,8 @@ def test_a_plane_code_network_trains_scores_and_selects_targets_by_code(tmp_path
 
     scores_path = tmp_path / "scores.h5"
     scoring.score_file(loaded, images, scores_path, batch_size=16, model_name="pc")
-    scores = scoring.read_scores([scores_path], planecodes=True)
-    assert scoring.has_planecodes([scores_path])
+    scores = score_files.read_scores([scores_path], planecodes=True)
+    assert score_files.has_planecodes([scores_path])
     # The predicted segment is the most probable after summing codes (not always the most
     # probable code's segment).
     assert np.array_equal(scores["predicted"], scores["probabilities"].argmax(1))
@@ -95,4 +95,4 @@ def test_segment_networks_keep_their_score_files_unchanged(tmp_path):
     write_images(images, 30, seed=5)
     network = write_model(tmp_path / "model", "cnn")
     scoring.score_file(network, images, tmp_path / "scores.h5", batch_size=8)
-    assert not scoring.has_planecodes([tmp_path / "scores.h5"])
+    assert not score_files.has_planecodes([tmp_path / "scores.h5"])

@@ -1,12 +1,19 @@
 """Scoring image files with a network, and the metric files built from the scores."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import h5py
 import numpy as np
 import pytest
 import torch
 
-from minerva_vertex import evaluation, image_contract, scoring, training
+from minerva_vertex import evaluation, image_contract, score_files, scoring, training
 from evaluation_data import write_images, write_model, write_tracking
+
+SRC = Path(__file__).resolve().parents[1] / "src"
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +49,24 @@ def test_sample_without_truth_is_scored(tmp_path, cnn):
     write_images(images, 9, has_truth=False)
     out = tmp_path / "scores.h5"
     scoring.score_file(training.load_model(cnn), images, out, batch_size=5)
-    scores = scoring.read_scores([out])
+    scores = score_files.read_scores([out])
     assert len(scores["predicted"]) == 3 and set(scores) == {"eventids", "probabilities", "predicted"}
+
+
+def test_score_files_are_read_without_torch_and_a_wrong_file_is_named(tmp_path, cnn):
+    images = tmp_path / "data.h5"
+    write_images(images, 9, has_truth=False)
+    scoring.score_file(training.load_model(cnn), images, tmp_path / "scores.h5", batch_size=5)
+    # The metrics and the variations read score files with h5py and numpy alone.
+    reader = (
+        "import sys; from minerva_vertex import evaluation, score_files, systematics; "
+        f"scores = score_files.read_scores([{str(tmp_path / 'scores.h5')!r}], features=True); "
+        "assert scores['features'].shape == (3, 588), scores['features'].shape; "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    subprocess.run([sys.executable, "-c", reader], check=True, env={**os.environ, "PYTHONPATH": str(SRC)})
+    with pytest.raises(score_files.ScoreFileError, match=r"data.h5: no dataset 'probabilities' \(expected a score file"):
+        score_files.read_scores([images])
 
 
 def test_channel_mismatch_names_the_file_and_leaves_nothing(tmp_path, cnn):
@@ -79,8 +102,8 @@ def test_metric_files_with_and_without_truth(tmp_path, cnn):
     assert sum(files[("tracking", "sim")]["segments"]["unreconstructed"]) > 0
 
     features = (
-        scoring.read_scores(sorted((tmp_path / "scores/cnn/sim").glob("*.h5")), features=True)["features"],
-        scoring.read_scores(sorted((tmp_path / "scores/cnn/data").glob("*.h5")), features=True)["features"],
+        score_files.read_scores(sorted((tmp_path / "scores/cnn/sim").glob("*.h5")), features=True)["features"],
+        score_files.read_scores(sorted((tmp_path / "scores/cnn/data").glob("*.h5")), features=True)["features"],
     )
     models_config = {"cnn": {"kind": "cnn", "train_sample": "sim"}}
     bias = evaluation.bias_evaluation(files, {"cnn": features}, models_config, "sim", "data")
@@ -177,7 +200,7 @@ def test_bf16_scores_agree_with_fp32(tmp_path, cnn):
     exact, fast = tmp_path / "fp32.h5", tmp_path / "bf16.h5"
     scoring.score_file(model, images, exact, batch_size=16, precision="fp32")
     scoring.score_file(model, images, fast, batch_size=16, precision="bf16")
-    a, b = scoring.read_scores([exact]), scoring.read_scores([fast])
+    a, b = score_files.read_scores([exact]), score_files.read_scores([fast])
     np.testing.assert_array_equal(a["eventids"], b["eventids"])
     # bf16 keeps 8 bits of mantissa: probabilities within a few per mille, the same answers.
     np.testing.assert_allclose(b["probabilities"], a["probabilities"], atol=0.01)

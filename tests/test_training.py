@@ -1,5 +1,6 @@
 """Training: outputs, determinism, label isolation, resume after a kill, devices, config."""
 
+import copy
 import errno
 import os
 import subprocess
@@ -52,8 +53,8 @@ def test_outputs_and_determinism(samples, tmp_path):
     out = tmp_path / "models" / "cnn"
     result = training.train_to_files(
         "cnn",
-        asdict(settings()),
-        {"progress": False},
+        settings(),
+        FAST,
         source_files=source,
         checkpoint_dir=tmp_path / "ck1",
         weights=out / "weights.pt",
@@ -65,7 +66,13 @@ def test_outputs_and_determinism(samples, tmp_path):
     assert metrics["selected"].sum() == 1
     assert metrics.loc[metrics["selected"], "val_label_loss"].iloc[0] == metrics["val_label_loss"].min()
     assert (metrics["train_events_per_s"] > 0).all() and metrics["lambda"].isna().all()
-    assert yaml.safe_load((out / "config.yaml").read_text())["settings"]["seed"] == 3
+    recorded = yaml.safe_load((out / "config.yaml").read_text())
+    assert recorded["settings"]["seed"] == 3
+    # What ran, not what was asked for: FAST asks for device and precision 'auto'.
+    cpu = torch.device("cpu")
+    assert (FAST.device, FAST.precision) == ("auto", "auto")
+    expected = {"device": devices.choose_device("auto").type, "precision": devices.resolve_precision("auto", cpu)}
+    assert {key: recorded["run"][key] for key in expected} == expected and "device_used" not in recorded["run"]
     plot_training_curves(metrics, out / "training_curve.png", title="cnn")
     assert (out / "training_curve.png").stat().st_size > 10_000
     loaded = training.load_model(out / "weights.pt")  # weights_only=True inside
@@ -75,6 +82,15 @@ def test_outputs_and_determinism(samples, tmp_path):
     assert same_weights(again.model, result.model)
     other_seed = training.train(settings(seed=4, epochs=1), source, checkpoint_dir=tmp_path / "ck3", options=FAST)
     assert not same_weights(other_seed.model, result.model)
+
+
+def test_each_image_file_is_opened_and_checked_once_per_split_before_training(samples, tmp_path, monkeypatch):
+    source, _ = samples
+    checked = []
+    original = datasets.check_file
+    monkeypatch.setattr(datasets, "check_file", lambda h5, path, *args: checked.append(path) or original(h5, path, *args))
+    training.train(settings(epochs=1), source, checkpoint_dir=tmp_path, options=FAST)
+    assert sorted(checked) == sorted(str(path) for path in source for _ in ("train", "validation"))
 
 
 def test_the_input_transform_is_trained_saved_and_loaded_with_the_weights(samples, tmp_path):
@@ -204,6 +220,30 @@ def test_resume_after_kill_ends_with_the_uninterrupted_weights(samples, tmp_path
         assert a["val_label_loss"] == b["val_label_loss"] and a["train_label_loss"] == b["train_label_loss"]
 
 
+class Stop(Exception):
+    pass
+
+
+def test_the_checkpoint_keeps_the_selection_score_and_an_older_one_still_resumes(samples, tmp_path):
+    source, target = samples
+    s = settings("dann", epochs=2, selection="dev")
+
+    def stop(epoch, row):
+        raise Stop
+
+    with pytest.raises(Stop):
+        training.train(s, source, target, checkpoint_dir=tmp_path / "ck", options=FAST, on_epoch_end=stop)
+    path = tmp_path / "ck" / training.CHECKPOINT_NAME
+    state = torch.load(path, weights_only=True)
+    assert state["best_selection_score"] == state["metrics"][0]["val_dev_risk"]  # the DEV risk, not a loss
+    state["best_val_loss"] = state.pop("best_selection_score")  # as checkpoints were written before
+    safe_write.torch_save(state, path)
+    resumed = training.train(s, source, target, checkpoint_dir=tmp_path / "ck", options=FAST)
+    straight = training.train(s, source, target, checkpoint_dir=tmp_path / "straight", options=FAST)
+    assert resumed.resumed_from_epoch == 1 and resumed.best_epoch == straight.best_epoch
+    assert same_weights(resumed.model, straight.model)
+
+
 def test_checkpoint_of_other_settings_or_inputs_is_not_resumed(samples, tmp_path):
     source, _ = samples
     device = torch.device("cpu")
@@ -284,8 +324,27 @@ def test_the_schemas_are_the_only_defaults():
     assert filled.epochs == properties["epochs"]["default"] and filled.optimizer == properties["optimizer"]["default"]
 
 
+def test_the_workflow_fills_defaults_once_and_rule_train_builds_on_the_filled_values():
+    from snakemake.utils import validate
+
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    raw_models, raw_training = copy.deepcopy(config["models"]), copy.deepcopy(config["training"])
+    validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))  # as the Snakefile does: it fills
+    for name, entry in raw_models.items():  # the rule's params.model is the validated entry
+        assert training.TrainSettings.from_filled(config["models"][name], name) == training.TrainSettings.from_dict(entry, name)
+    params = settings_module.result_part(config, "training")  # the rule's params.run
+    from_rule = training.RunOptions.from_filled(settings_module.with_run_only(params, config, "training"))
+    assert from_rule == training.RunOptions.from_section(raw_training)
+    # Settings built from filled values never fall back on a default of their own.
+    with pytest.raises(SettingsError, match="'models.cnn': missing .*optimizer"):
+        training.TrainSettings.from_filled(raw_models["cnn"], "cnn")
+    with pytest.raises(SettingsError, match="'training': missing .*precision"):
+        training.RunOptions.from_filled({"device": "cpu"})
+
+
 def test_run_options_of_the_training_section_reach_the_training(samples, tmp_path, monkeypatch):
-    """Rule train passes the config's ``training`` section: every option in it must act."""
+    """Rule train's options (its params and the run-only knobs of the validated config)
+    reach the training: every option in them must act."""
     source = write_sample(tmp_path / "larger", 2, 40, seed=5)  # 64 training events: 3.3 MB
     built = []
     original = datasets.ChunkedBatches.__init__
@@ -297,8 +356,11 @@ def test_run_options_of_the_training_section_reach_the_training(samples, tmp_pat
     monkeypatch.setattr(datasets.ChunkedBatches, "__init__", spy)
     section = {"progress": False, "device": "cpu", "memory_limit_mb": 1, "chunk_events": 7, "channels_last": False}
     out = tmp_path / "out"
+    config = {"training": settings_module.section("training", {**section, "threads": 1, "mem_mb": 1000})}
+    params = settings_module.result_part(config, "training")  # the rule's params.run
+    options = training.RunOptions.from_filled(settings_module.with_run_only(params, config, "training"))
     training.train_to_files(
-        "cnn", asdict(settings(epochs=1)), {**section, "threads": 1, "mem_mb": 1000}, source_files=source,
+        "cnn", settings(epochs=1), options, source_files=source,
         checkpoint_dir=tmp_path / "ck", weights=out / "w.pt", config_out=out / "config.yaml", metrics_out=out / "m.csv",
     )
     assert built and set(built) == {7}  # over 1 MB: read by chunks of 7
@@ -443,7 +505,7 @@ def test_a_job_killed_mid_epoch_resumes_there_and_ends_with_the_uninterrupted_we
 def _train_files(name, source, tmp_path, **kwargs):
     out = tmp_path / "models" / name
     return training.train_to_files(
-        name, asdict(settings(epochs=1)), {"progress": False}, source_files=source, checkpoint_dir=tmp_path / "ck",
+        name, settings(epochs=1), FAST, source_files=source, checkpoint_dir=tmp_path / "ck",
         weights=out / "weights.pt", config_out=out / "config.yaml", metrics_out=out / "metrics.csv", **kwargs,
     )
 

@@ -30,6 +30,7 @@ import hdf5plugin  # noqa: F401  (registers the compression filters the image fi
 import numpy as np
 import torch
 
+from minerva_vertex.devices import data_device
 from minerva_vertex.image_contract import (
     N_STRIPS,
     SPLIT_CODES,
@@ -134,10 +135,6 @@ def read_selection(
     return views, y
 
 
-def _to_format(t: torch.Tensor, channels_last: bool) -> torch.Tensor:
-    return t.contiguous(memory_format=torch.channels_last) if channels_last else t
-
-
 class InMemoryBatches:
     """Batches of events held in memory, in a new random order each epoch."""
 
@@ -147,13 +144,11 @@ class InMemoryBatches:
         labels: torch.Tensor | None,
         batch_size: int,
         device: torch.device | str = "cpu",
-        channels_last: bool = False,
     ):
-        self.views = [_to_format(v.to(device), channels_last) for v in views]
+        self.views = [v.to(device) for v in views]
         self.labels = None if labels is None else labels.to(device)
         self.batch_size = batch_size
         self.device = torch.device(device)
-        self.channels_last = channels_last
 
     @property
     def n_events(self) -> int:
@@ -163,7 +158,7 @@ class InMemoryBatches:
         return math.ceil(self.n_events / self.batch_size)
 
     def _batch(self, index: torch.Tensor) -> Batch:
-        x, u, v = (_to_format(view.index_select(0, index), self.channels_last) for view in self.views)
+        x, u, v = (view.index_select(0, index) for view in self.views)
         y = None if self.labels is None else self.labels.index_select(0, index)
         return Batch(x, u, v, y)
 
@@ -212,14 +207,12 @@ class ChunkedBatches:
         batch_size: int,
         chunk_events: int,
         device: torch.device | str = "cpu",
-        channels_last: bool = False,
     ):
         self.chunks = make_chunks(selection, chunk_events)
         self.channels = channels
         self.labels = labels
         self.batch_size = batch_size
         self.device = torch.device(device)
-        self.channels_last = channels_last
         self.n_events = n_selected(selection)
 
     def __len__(self) -> int:
@@ -230,7 +223,7 @@ class ChunkedBatches:
             views, y = _read_rows(h5, chunk.start, chunk.stop, chunk.keep, self.channels, self.labels)
         tensors = [torch.from_numpy(v) for v in views]
         labels = None if y is None else torch.from_numpy(y)
-        return InMemoryBatches(tensors, labels, self.batch_size, self.device, self.channels_last)
+        return InMemoryBatches(tensors, labels, self.batch_size, self.device)
 
     def epoch(self, generator: torch.Generator | None = None, shuffle: bool = True) -> Iterator[Batch]:
         order = torch.randperm(len(self.chunks), generator=generator).tolist() if shuffle else range(len(self.chunks))
@@ -284,18 +277,21 @@ def load_batches(
     memory_limit_mb: float,
     chunk_events: int,
     device: torch.device | str = "cpu",
-    channels_last: bool = False,
     progress: bool = False,
 ) -> InMemoryBatches | ChunkedBatches:
     """Batches of one split of a sample: in memory when they fit ``memory_limit_mb``,
     else read chunk by chunk. Labels are read only when asked for: ``labels`` True or 'segments' reads the
-    segments, 'planecodes' the plane codes, False none."""
+    segments, 'planecodes' the plane codes, False none. ``device``: where the batches are used;
+    the events are held there when they take under half its free memory
+    (:func:`devices.data_device`), else on the CPU. Each file is opened and checked once here."""
     selection = select_events(paths, split, channels, labels, max_events)
     n = n_selected(selection)
     if n == 0:
         raise ImageFileError(f"no events of split '{split}' in {', '.join(map(str, paths))}")
-    if n * bytes_per_event(channels) <= memory_limit_mb * 2**20:
+    n_bytes = n * bytes_per_event(channels)
+    device = data_device(torch.device(device), n_bytes)
+    if n_bytes <= memory_limit_mb * 2**20:
         views, y = read_selection(selection, channels, labels, progress)
-        return InMemoryBatches(views, y, batch_size, device, channels_last)
-    return ChunkedBatches(selection, channels, labels, batch_size, chunk_events, device, channels_last)
+        return InMemoryBatches(views, y, batch_size, device)
+    return ChunkedBatches(selection, channels, labels, batch_size, chunk_events, device)
 

@@ -1,6 +1,10 @@
-"""Device choice for training and scoring: CUDA when asked for or present, else the CPU."""
+"""Where and how training and scoring compute: CUDA when asked for or present, else the CPU;
+bf16 where the device has it natively; channels-last on a CPU (:class:`Compute`)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 
@@ -66,3 +70,40 @@ def data_device(device: torch.device, n_bytes: int) -> torch.device:
         if n_bytes < free // 2:
             return device
     return torch.device("cpu")
+
+
+@dataclass(frozen=True)
+class Compute:
+    """Where and how the arithmetic runs: device, memory format, precision (all resolved).
+
+    The one place that lays a network and its inputs out channels-last."""
+
+    device: torch.device
+    channels_last: bool = False
+    precision: str = "fp32"  # fp32 | bf16
+
+    @classmethod
+    def resolve(cls, device: str, precision: str, channels_last: bool) -> "Compute":
+        """``device`` (auto, cpu, cuda) and ``precision`` (auto, fp32, bf16) as they will run;
+        channels-last only on a CPU (cuDNN picks its own layout)."""
+        chosen = choose_device(device)
+        return cls(chosen, channels_last and chosen.type == "cpu", resolve_precision(precision, chosen))
+
+    @classmethod
+    def for_options(cls, options) -> "Compute":
+        """Of run options with ``device``, ``precision`` and ``channels_last`` (training's)."""
+        return cls.resolve(options.device, options.precision, options.channels_last)
+
+    def autocast(self):
+        return autocast_for(self.device, self.precision)
+
+    def layout(self, model: torch.nn.Module) -> torch.nn.Module:
+        """``model`` in this memory format (changed in place, as ``Module.to`` does)."""
+        return model.to(memory_format=torch.channels_last) if self.channels_last else model
+
+    def inputs(self, tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """Image tensors on this device, in this memory format."""
+        moved = [t.to(self.device, non_blocking=True) for t in tensors]
+        if self.channels_last:
+            moved = [t.contiguous(memory_format=torch.channels_last) for t in moved]
+        return moved

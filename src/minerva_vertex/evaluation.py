@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from minerva_vertex import image_contract, metrics, safe_write, scoring, tracking_files
+from minerva_vertex import image_contract, metrics, safe_write, score_files, tracking_files
 
 
 def align(reference_ids: np.ndarray, ids: np.ndarray, what: str) -> np.ndarray:
@@ -79,8 +79,8 @@ def model_evaluation(
 ) -> dict:
     """Metrics of a network on a sample; the tracked (x, y) split shared targets."""
     events = image_contract.read_test_events(image_paths)
-    planecodes = scoring.has_planecodes(score_paths)
-    scores = scoring.read_scores(score_paths, planecodes=planecodes)
+    planecodes = score_files.has_planecodes(score_paths)
+    scores = score_files.read_scores(score_paths, planecodes=planecodes)
     vertices = tracking_files.read_vertices(tracking_path) if tracking_path is not None else None
     what = f"scores of {model} on {sample}"
     found = evaluate_finder(
@@ -275,7 +275,7 @@ def bias_from_files(
     """:func:`bias_evaluation` from the rule's files; ``scores_by_model``: model -> (score
     files on the source sample, score files on the target sample)."""
     features = {
-        model: tuple(scoring.read_scores(paths, features=True)["features"] for paths in (on_source, on_target))
+        model: tuple(score_files.read_scores(paths, features=True)["features"] for paths in (on_source, on_target))
         for model, (on_source, on_target) in scores_by_model.items()
         if source != target
     }

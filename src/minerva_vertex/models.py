@@ -175,20 +175,6 @@ def reverse_gradient(inputs: torch.Tensor, lambda_: float) -> torch.Tensor:
     return _ReverseGradient.apply(inputs, lambda_)
 
 
-class GradientReversal(nn.Module):
-    """Gradient reversal as a module; set ``lambda_`` as training progresses."""
-
-    def __init__(self, lambda_: float = 1.0):
-        super().__init__()
-        self.lambda_ = lambda_
-
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        return reverse_gradient(inputs, self.lambda_)
-
-    def extra_repr(self) -> str:
-        return f"lambda_={self.lambda_}"
-
-
 class DomainClassifier(nn.Module):
     """Slide 15: 1024, ReLU, dropout, 1024, ReLU, dropout, one logit (target domain = 1)."""
 

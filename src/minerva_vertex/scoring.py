@@ -3,17 +3,7 @@
 The test split (``split`` == 2, the image contract) of one image file is streamed through
 the network in batches of ``batch_size`` test events, each read as one contiguous range of
 rows, so memory stays bounded whatever the file's size; output datasets grow as batches
-arrive. The score file holds, for the N test events in file order:
-
-- ``eventids`` uint64 (N,), ``probabilities`` float32 (N, 11) (softmax of the logits;
-  for a plane-code network, summed per segment), ``predicted`` uint8 (N,) (the most probable
-  segment); a plane-code network adds ``predicted_planecode`` uint16 (N,);
-- ``features`` float16 (N, F): the concatenated tower outputs (the features the DANN's
-  domain classifier sees), kept for the domain-separability measure of the bias metrics;
-- attributes ``model``, ``sample``, ``source_file``, ``n_features``.
-
-Truth stays in the image file: the metrics join it to every finder's answer by event id
-(:func:`minerva_vertex.image_contract.read_test_events`).
+arrive. The score file's layout, and its reader, are in :mod:`minerva_vertex.score_files`.
 
 The file is written under a temporary name and moved into place when complete.
 """
@@ -28,10 +18,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from minerva_vertex import image_contract, models, safe_write
-from minerva_vertex.devices import resolve_precision
+from minerva_vertex import image_contract, models, safe_write, score_files
+from minerva_vertex.devices import Compute, resolve_precision
 from minerva_vertex.image_contract import TEST_SPLIT, VIEW_DATASETS
-from minerva_vertex.training.loop import Compute
 
 
 def _test_blocks(split: np.ndarray, batch_size: int):
@@ -82,15 +71,12 @@ def scoring_compute(model: models.VertexCNN, precision: str) -> tuple[models.Ver
     (bf16 where native for ``auto``)."""
     device = next(model.parameters()).device
     compute = Compute(device, channels_last=device.type == "cpu", precision=resolve_precision(precision, device))
-    if compute.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    return model, compute
+    return compute.layout(model), compute
 
 
 def forward(model: models.VertexCNN, views, compute: Compute) -> tuple[torch.Tensor, torch.Tensor]:
     """Features and float32 logits of a batch of views, as rule score computes them."""
-    if compute.channels_last:
-        views = [view.contiguous(memory_format=torch.channels_last) for view in views]
+    views = compute.inputs(views)
     with torch.no_grad(), compute.autocast():
         features = model.features(*views)
         return features, model.classify(features).float()
@@ -98,22 +84,14 @@ def forward(model: models.VertexCNN, views, compute: Compute) -> tuple[torch.Ten
 
 def _score_into(model, images: h5py.File, out: h5py.File, image_path: Path, batch_size: int, progress: bool, precision: str) -> int:
     model, compute = scoring_compute(model, precision)
-    device = compute.device
-    columns = {
-        "eventids": ((), np.uint64),
-        "probabilities": ((models.N_SEGMENTS,), np.float32),
-        "predicted": ((), np.uint8),
-        "features": ((model.extractor.n_features,), np.float16),
-    }
-    if model.labels == "planecodes":
-        columns["predicted_planecode"] = ((), np.uint16)
+    columns = score_files.columns(model.extractor.n_features, planecodes=model.labels == "planecodes")
     for name, (shape, dtype) in columns.items():
         out.create_dataset(name, shape=(0, *shape), maxshape=(None, *shape), dtype=dtype, chunks=(max(1, min(batch_size, 4096)), *shape))
     split = images["split"][:]
     n_scored = 0
     with tqdm(total=int((split == TEST_SPLIT).sum()), disable=not progress, desc=f"score {image_path.name}", unit="ev") as bar:
         for start, stop, keep in _test_blocks(split, batch_size):
-            views = [torch.from_numpy(images[name][start:stop][keep]).to(device) for name in VIEW_DATASETS]
+            views = [torch.from_numpy(images[name][start:stop][keep]) for name in VIEW_DATASETS]
             features, logits = forward(model, views, compute)
             probabilities = model.segment_probabilities(logits).cpu().numpy()
             _append(out["eventids"], images["eventids"][start:stop][keep])
@@ -125,23 +103,3 @@ def _score_into(model, images: h5py.File, out: h5py.File, image_path: Path, batc
             n_scored += len(keep)
             bar.update(len(keep))
     return n_scored
-
-
-def has_planecodes(paths) -> bool:
-    """Whether score files come from a plane-code network (they carry its plane codes)."""
-    with h5py.File(paths[0], "r") as h5:
-        return "predicted_planecode" in h5
-
-
-def read_scores(paths, *, features: bool = False, planecodes: bool = False) -> dict[str, np.ndarray]:
-    """Concatenate score files (parts of a sample, in order)."""
-    names = ["eventids", "probabilities", "predicted"] + (["features"] if features else [])
-    names += ["predicted_planecode"] if planecodes else []
-    pieces: dict[str, list] = {name: [] for name in names}
-    for path in paths:
-        with h5py.File(path, "r") as h5:
-            for name in names:
-                if name not in h5:
-                    raise ValueError(f"{path}: no dataset '{name}' (expected a score file of rule score)")
-                pieces[name].append(h5[name][:])
-    return {name: np.concatenate(parts) for name, parts in pieces.items()}

@@ -1,10 +1,21 @@
 """The config schemas (workflow/schemas/) as the one source of defaults.
 
-Each stage builds its typed settings from a config section through :func:`section` (a
-top-level section such as ``training``) or :func:`entry` (one entry of a section of named
-entries, such as a model under ``models``): keys left out take the schema's defaults and
-the result is validated against the schema, so a dataclass, a rule or a keyword argument
-never holds a default of its own and no check is written twice.
+Defaults are filled once, from the schemas, on either way in:
+
+- in the workflow, the Snakefile validates the whole config against
+  ``config.schema.yaml``, which fills every default; rules and scripts then read filled
+  values and fill nothing again;
+- called directly (tests, benchmarks, notebooks), :func:`section` (a top-level section
+  such as ``training``) or :func:`entry` (one entry of a section of named entries, such as
+  a model under ``models``) validates a partial section and fills what it leaves out.
+
+So a dataclass, a rule or a keyword argument never holds a default of its own and no check
+is written twice.
+
+A rule's params carry what changes its outputs: :func:`result_part` of its section (a
+change reruns the rule). Its script adds the run-only knobs (:data:`RUN_ONLY`) back from
+the config with :func:`with_run_only` (or reads one with :func:`run_only`), the one way a
+script gets a knob that is not in its params.
 """
 
 from __future__ import annotations
@@ -95,6 +106,7 @@ RUN_ONLY = {
     "images": ("chunk_events", "allow_no_hits_in_window"),
     "tracking": ("chunk_events",),
     "training": ("threads", "gpu", "mem_mb", "runtime", "checkpoint_minutes", "progress"),
+    "scoring": ("batch_size", "gpu"),
 }
 
 
@@ -105,12 +117,13 @@ def result_part(config: Mapping, name: str, values: Mapping | None = None) -> di
     return {key: value for key, value in values.items() if key not in RUN_ONLY.get(name, ())}
 
 
-def run_only_part(config: Mapping, name: str) -> dict:
+def run_only(config: Mapping, name: str) -> dict:
     """The run-only knobs of section ``name`` of a validated config: what a script reads
-    from the config besides its rule's params."""
-    return {key: config[name][key] for key in RUN_ONLY.get(name, ()) if key in config[name]}
+    from the config rather than from its rule's params."""
+    return {key: config[name][key] for key in RUN_ONLY.get(name, ())}
 
 
-def model_entry(config: Mapping, name: str) -> dict:
-    """Model ``name`` of a config with the schema's defaults filled in."""
-    return entry("models", name, config["models"][name])
+def with_run_only(params: Mapping, config: Mapping, name: str) -> dict:
+    """A rule's params of section ``name`` (:func:`result_part`) with the section's run-only
+    knobs read from the validated ``config``: what its script runs with."""
+    return {**params, **run_only(config, name)}

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from minerva_vertex import comparisons, evaluation, geometry, image_contract, metrics, scoring, tracking_files
+from minerva_vertex import comparisons, evaluation, geometry, image_contract, metrics, score_files, tracking_files
 
 MINERVA_FLAT_UNCERTAINTY = 0.01  # MAT-MINERvA NuVertexMLUnc: the ML vertex's flat 1 %
 HEADLINE_SELECTIONS = tuple(f"target{t}" for t in range(1, 6))
@@ -86,7 +86,7 @@ def sample_figures(image_paths: Sequence, tracking_path, score_paths: Mapping[st
     reco_xy = (vertices["vtx_x"][index], vertices["vtx_y"][index])
     out = {comparisons.TRACKING: figures_of(truth, reference, vertices["segment"][index], reco_xy)}
     for model, paths in score_paths.items():
-        scores = scoring.read_scores(paths)
+        scores = score_files.read_scores(paths)
         predicted = scores["predicted"][evaluation.align(reference, scores["eventids"], f"scores of {model} ({paths[0]})")]
         out[model] = figures_of(truth, reference, predicted, reco_xy)
     return out

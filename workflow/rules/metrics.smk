@@ -74,7 +74,7 @@ rule bias:
     params:
         source=BIAS_SOURCE,
         target=BIAS_TARGET,
-        models={name: settings.model_entry(config, name) for name in MODELS},
+        models=config["models"],
         seed=config["scoring"]["domain_auc_seed"],
     script:
         "../../scripts/bias.py"

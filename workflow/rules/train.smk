@@ -30,8 +30,9 @@ rule train:
         runtime=lambda wildcards, attempt: config["training"]["runtime"] * attempt,
         gpu=config["training"]["gpu"],
     params:
-        # Only what changes the weights: the model's settings and the result-changing run options.
-        model=lambda wildcards: settings.model_entry(config, wildcards.model),
+        # Only what changes the weights: the model's settings (defaults filled by the
+        # Snakefile's validation) and the result-changing run options.
+        model=lambda wildcards: config["models"][wildcards.model],
         run=settings.result_part(config, "training"),
         # Resumable state lives outside the outputs: a killed job resumes from it.
         checkpoint_dir=lambda wildcards: paths.checkpoints(RESULTS, wildcards.model),

@@ -27,8 +27,8 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from minerva_vertex import datasets, image_contract, metrics, schedules, validators
-from minerva_vertex.devices import autocast_for, choose_device, data_device, resolve_precision
+from minerva_vertex import datasets, metrics, schedules, validators
+from minerva_vertex.devices import Compute
 from minerva_vertex.models import VertexCNN, VertexDANN, build_model
 
 from . import checkpoints
@@ -48,6 +48,7 @@ class TrainResult:
     best_epoch: int = -1
     resumed_from_epoch: int = 0
     resumed_from_step: int = 0  # steps of that epoch done before (0: from its start)
+    compute: Compute | None = None  # where and how it trained, resolved
 
 
 # --- validation --------------------------------------------------------------------------
@@ -57,23 +58,6 @@ def validation_auc(scores: torch.Tensor, is_target: torch.Tensor) -> float:
     if labels.all() or not labels.any():
         return float("nan")
     return metrics.rank_auc(scores.double().numpy(), labels)
-
-
-@dataclass(frozen=True)
-class Compute:
-    """Where and how the arithmetic runs: device, memory format, precision."""
-
-    device: torch.device
-    channels_last: bool = False
-    precision: str = "fp32"  # fp32 | bf16, resolved
-
-    @classmethod
-    def for_options(cls, options: RunOptions) -> "Compute":
-        device = choose_device(options.device)
-        return cls(device, options.channels_last and device.type == "cpu", resolve_precision(options.precision, device))
-
-    def autocast(self):
-        return autocast_for(self.device, self.precision)
 
 
 @torch.no_grad()
@@ -163,9 +147,7 @@ def _cycle(batches, seed: int, epoch: int):
 
 
 def _to(batch: datasets.Batch, compute: Compute):
-    views = [t.to(compute.device, non_blocking=True) for t in batch.views()]
-    if compute.channels_last:
-        views = [t.contiguous(memory_format=torch.channels_last) for t in views]
+    views = compute.inputs(batch.views())
     labels = None if batch.labels is None else batch.labels.to(compute.device, non_blocking=True)
     return views, labels
 
@@ -226,8 +208,6 @@ def train_step(model, optimizer, s: TrainSettings, source, target, lambda_: floa
 
 # --- the loop ------------------------------------------------------------------------------
 def _batches(s: TrainSettings, options: RunOptions, device, paths, split, labels, max_events):
-    selection = datasets.select_events(paths, split, s.channels, labels, max_events)
-    n_bytes = datasets.n_selected(selection) * image_contract.bytes_per_event(s.channels)
     return datasets.load_batches(
         paths,
         split,
@@ -237,7 +217,7 @@ def _batches(s: TrainSettings, options: RunOptions, device, paths, split, labels
         max_events=max_events,
         memory_limit_mb=options.memory_limit_mb,
         chunk_events=options.chunk_events,
-        device=data_device(device, n_bytes),
+        device=device,
         progress=options.progress,
     )
 
@@ -268,7 +248,7 @@ def train(
         raise ValueError(f"init_from is {s.init_from!r}: its weights must be given exactly when it is set")
     compute = Compute.for_options(options)
     options = dataclasses.replace(options, precision=compute.precision)  # the fingerprint holds what ran
-    device, channels_last = compute.device, compute.channels_last
+    device = compute.device
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
 
@@ -281,9 +261,7 @@ def train(
     model = build_model(s.kind, s.channels, s.dropout, s.labels, s.input_transform)
     if init_state is not None:
         start_from(model, init_state, s.init_from)
-    model = model.to(device)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    model = compute.layout(model.to(device))
     optimizer = make_optimizer(model, s)
     step_model = torch.compile(model) if options.compile else model
 
@@ -327,8 +305,8 @@ def train(
         row.update(validate(model, source_val, target_val, compute, s.seed))
         criterion = row[SELECTION_COLUMN[s.selection]]
         _check_validation(row, ("val_label_loss", SELECTION_COLUMN[s.selection]), epoch)
-        if criterion < run.best_loss:
-            run.best_loss, run.best_epoch = criterion, epoch
+        if criterion < run.best_selection_score:
+            run.best_selection_score, run.best_epoch = criterion, epoch
             run.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         run.metrics.append(row)
         run.epoch = epoch + 1
@@ -340,7 +318,7 @@ def train(
     final.load_state_dict({k: v.cpu() for k, v in run.best_state.items()})
     for row in run.metrics:
         row["selected"] = row["epoch"] == run.best_epoch
-    return TrainResult(final.eval(), run.metrics, run.best_epoch, start_epoch, start_step)
+    return TrainResult(final.eval(), run.metrics, run.best_epoch, start_epoch, start_step, compute)
 
 
 def start_from(model: VertexCNN, state: dict, name: str) -> None:
@@ -375,7 +353,9 @@ class RunState:
     partial: EpochProgress | None = None  # the epoch under way, when saved mid-epoch
     best_state: dict | None = None
     best_epoch: int = -1
-    best_loss: float = math.inf
+    # The selected epoch's figure of merit, lower is better: its source validation loss or
+    # (selection: dev) its DEV risk (SELECTION_COLUMN).
+    best_selection_score: float = math.inf
     metrics: list[dict] = field(default_factory=list)
 
     def to_checkpoint(self) -> dict:
@@ -384,16 +364,18 @@ class RunState:
             "partial": None if self.partial is None else dataclasses.asdict(self.partial),
             "best_state": self.best_state,
             "best_epoch": self.best_epoch,
-            "best_val_loss": self.best_loss,
+            "best_selection_score": self.best_selection_score,
             "metrics": self.metrics,
         }
 
     @classmethod
     def from_checkpoint(cls, state: dict) -> "RunState":
         partial = state.get("partial")
+        # Older checkpoints call the score best_val_loss, whatever the selection; they resume alike.
+        best = state["best_selection_score"] if "best_selection_score" in state else state["best_val_loss"]
         return cls(
             state["epoch"], None if partial is None else EpochProgress(**partial), state["best_state"],
-            state["best_epoch"], state["best_val_loss"], list(state["metrics"]),
+            state["best_epoch"], best, list(state["metrics"]),
         )
 
 

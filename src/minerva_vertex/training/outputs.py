@@ -11,7 +11,6 @@ from typing import Sequence
 import torch
 
 from minerva_vertex import image_contract, safe_write
-from minerva_vertex.devices import choose_device
 from minerva_vertex.models import VertexCNN, build_model, count_parameters
 
 from .checkpoints import CHECKPOINT_FORMAT
@@ -124,10 +123,16 @@ def _some(items: Sequence, shown: int = 3) -> list[str]:
     return names + ([f"{len(items) - shown} more"] if len(items) > shown else [])
 
 
+def _resolved(result: TrainResult) -> dict:
+    """What ``auto`` became: the device type, precision and memory format trained with."""
+    compute = result.compute
+    return {"device": compute.device.type, "channels_last": compute.channels_last, "precision": compute.precision}
+
+
 def train_to_files(
     name: str,
-    model_config: Mapping,
-    training_config: Mapping,
+    settings: TrainSettings,
+    options: RunOptions,
     *,
     source_files: Sequence[str | Path],
     target_files: Sequence[str | Path] = (),
@@ -137,12 +142,10 @@ def train_to_files(
     metrics_out: str | Path,
     init_weights: str | Path | None = None,
 ) -> TrainResult:
-    """What rule ``train`` does: train (resuming when possible) and write every output.
-
-    ``training_config`` is the config's ``training`` section (or any part of it);
-    ``init_weights``: the weights file of the model named by ``init_from``."""
-    settings = TrainSettings.from_dict(model_config, name)
-    options = RunOptions.from_section(training_config)
+    """What rule ``train`` does: train model ``name`` (resuming when possible) and write every
+    output. ``init_weights``: the weights file of the model named by ``init_from``. Its
+    ``config.yaml`` records the run options with the device (cpu or cuda), precision (fp32
+    or bf16) and memory format the training resolved and used."""
     init_state = None if init_weights is None else initial_state(init_weights, settings)
     # Event ids shared between a sample's files would pair events with the wrong truth at
     # the metrics: found here, before the training time is spent.
@@ -165,7 +168,7 @@ def train_to_files(
         name,
         config_out,
         {
-            "run": {**asdict(options), "device_used": choose_device(options.device).type, "threads": torch.get_num_threads()},
+            "run": {**asdict(options), **_resolved(result), "threads": torch.get_num_threads()},
             "source_files": [str(p) for p in source_files],
             "target_files": [str(p) for p in target_files],
             "parameters": count_parameters(result.model),

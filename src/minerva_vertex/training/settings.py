@@ -1,13 +1,16 @@
 """What a model is and how its training runs, built from the validated config.
 
 Defaults live in the schemas only (``models.schema.yaml`` for :class:`TrainSettings`,
-``training.schema.yaml`` for :class:`RunOptions`), filled in by :mod:`minerva_vertex.settings`.
+``training.schema.yaml`` for :class:`RunOptions`), filled in once by
+:mod:`minerva_vertex.settings`: ``from_filled`` takes values already filled (rule train's,
+from the Snakefile's validated config); ``from_dict`` and ``from_section`` fill a partial
+entry first (callers outside the workflow).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 
 from minerva_vertex import settings as schema_settings
 
@@ -46,10 +49,15 @@ class TrainSettings:
 
     @classmethod
     def from_dict(cls, values: Mapping, name: str = "model") -> "TrainSettings":
-        """A model's config entry, with the schema's defaults for what it leaves out
-        (``target_sample: None``, as :func:`dataclasses.asdict` writes a CNN's, is left out)."""
+        """A model's config entry, validated, with the schema's defaults for what it leaves
+        out (``target_sample: None``, as :func:`dataclasses.asdict` writes a CNN's, is left out)."""
         values = {k: v for k, v in values.items() if not (k == "target_sample" and v is None)}
-        return cls(**schema_settings.entry("models", name, values))
+        return cls.from_filled(schema_settings.entry("models", name, values), name)
+
+    @classmethod
+    def from_filled(cls, values: Mapping, name: str = "model") -> "TrainSettings":
+        """A model's entry of a validated config, every default already filled in."""
+        return cls(**_complete(cls, values, f"models.{name}"))
 
 
 @dataclass(frozen=True)
@@ -67,12 +75,30 @@ class RunOptions:
 
     @classmethod
     def from_section(cls, section: Mapping | None) -> "RunOptions":
-        """The config's ``training`` section (resources included or not), defaults filled in."""
-        values = schema_settings.section("training", section)
-        return cls(**{f.name: values[f.name] for f in fields(cls)})
+        """The config's ``training`` section (resources included or not), validated, with
+        the schema's defaults for what it leaves out."""
+        return cls.from_filled(schema_settings.section("training", section))
+
+    @classmethod
+    def from_filled(cls, section: Mapping) -> "RunOptions":
+        """The ``training`` section of a validated config (resources included or not)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**_complete(cls, {k: v for k, v in section.items() if k in names}, "training"))
 
     def result_options(self) -> dict:
         """The options that can change the weights (device, kernels, data order), which
         enter the resume fingerprint; progress bars never do."""
         run_only = schema_settings.RUN_ONLY["training"]
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in run_only}
+
+
+def _complete(cls, values: Mapping, key: str) -> dict:
+    """``values`` when they name exactly the fields of ``cls``, else a SettingsError naming
+    the key: settings built from filled values never fall back on a default of their own."""
+    required = {f.name for f in fields(cls) if f.default is MISSING}
+    missing = sorted(required - set(values))
+    unknown = sorted(set(values) - {f.name for f in fields(cls)})
+    if missing or unknown:
+        problem = f"missing {', '.join(missing)}" if missing else f"unknown {', '.join(unknown)}"
+        raise schema_settings.SettingsError(key, f"{problem} (expected the schema's defaults filled in: minerva_vertex.settings)")
+    return dict(values)
