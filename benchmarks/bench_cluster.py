@@ -11,39 +11,19 @@ per job.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-WORKFLOW_FILES = ["Snakefile", "config", "envs", "scripts", "src", "workflow", "pyproject.toml", "requirements.txt"]
-
-
-def copy_checkout(target: Path) -> Path:
-    target.mkdir(parents=True)
-    for name in WORKFLOW_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        elif source.exists():
-            shutil.copy2(source, target / name)
-    return target
-
-
-def node_cpus() -> int:
-    out = subprocess.run(["sinfo", "--noheader", "--format=%c"], capture_output=True, text=True, check=True)
-    return min(int(n.rstrip("+")) for n in out.stdout.split())
+# The workflow helpers the tests use: a copy of the checkout, Snakemake from this environment.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from workflow_run import copy_checkout, node_cpus, snakemake  # noqa: E402
 
 
 def timed_run(workdir: Path, args: list[str]) -> float:
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     start = time.perf_counter()
-    result = subprocess.run([str(BIN / "snakemake"), *args], cwd=workdir, env=env, capture_output=True, text=True)
+    result = snakemake(*args, cwd=workdir, timeout=None)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         sys.exit(f"snakemake {' '.join(args)} failed in {workdir}:\n{result.stderr[-3000:]}")

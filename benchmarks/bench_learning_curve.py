@@ -128,7 +128,7 @@ def plot(rows: list[dict], path: Path, marks: dict[str, float]) -> None:
         ax.legend(loc="lower right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path)  # at the shared style's resolution
 
 
 def main() -> None:

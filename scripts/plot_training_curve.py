@@ -10,6 +10,5 @@ with job_log(snakemake.log[0]):
         pd.read_csv(snakemake.input[0]),
         snakemake.output[0],
         title=snakemake.params.title,
-        dpi=snakemake.params.dpi,
         width_in=snakemake.params.width_in,
     )

@@ -1,4 +1,5 @@
-"""Small files in the image, tracking and model contracts, made for the evaluation tests."""
+"""Small files in the image, tracking and model contracts, made for the evaluation tests,
+and a copy of the workflow whose upstream outputs are such files."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 import torch
+import yaml
 
 from minerva_vertex import geometry, models, training
+from shared_files import FIXTURES
+from workflow_run import copy_checkout
 
 SHAPES = {"hits-x": 50, "hits-u": 25, "hits-v": 25}
 
@@ -76,3 +80,40 @@ def write_model(model_dir, kind: str = "cnn", *, seed: int = 0, train_sample: st
     training.save_weights(network, settings, model_dir / "weights.pt", best_epoch=0)
     training.write_settings_yaml(settings, model_dir.name, model_dir / "config.yaml")
     return network.eval()
+
+
+WORKFLOW_SAMPLES = {"sim": "root6_vectors_sim", "data": "root6_vectors_data"}  # sample -> fixture file
+
+
+def workflow_with_upstream(tmp_path: Path) -> Path:
+    """A copy of the workflow whose upstream outputs (images, models, tracking) exist; its
+    samples name the ROOT-6 fixtures."""
+    work = copy_checkout(tmp_path / "wf", names=("Snakefile", "workflow", "scripts", "envs", "src"))
+    results = work / "results"
+    config = {
+        "results": "results",
+        "samples": {sample: {"files": [str(FIXTURES / f"{part}.root")]} for sample, part in WORKFLOW_SAMPLES.items()},
+        "models": {
+            "cnn": {"kind": "cnn", "train_sample": "sim"},
+            "dann": {"kind": "dann", "train_sample": "sim", "target_sample": "data"},
+        },
+        "comparisons": {
+            "bias": {"source": "sim", "target": "data"},
+            "sets": {"lead": {"finders": ["cnn", "dann"], "selections": ["target4_Pb"]}},
+        },
+    }
+    (work / "config").mkdir()
+    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    for i, (sample, part) in enumerate(WORKFLOW_SAMPLES.items()):
+        image = results / "images" / sample / f"{part}.h5"
+        write_images(image, 12, seed=i, has_truth=sample == "sim", sample=sample, id_offset=100 * i)
+        (results / "images" / sample / f"{part}.summary.json").write_text("{}")
+        (results / "images" / sample / "summary.json").write_text("{}")
+        write_tracking(results / "tracking" / sample / f"{part}.h5", [image])
+        write_tracking(results / "tracking" / f"{sample}.h5", [image])
+        (results / "tracking" / f"{sample}.summary.json").write_text("{}")
+    for model in ("cnn", "dann"):
+        write_model(results / "models" / model, model, train_sample="sim")
+        for name in ("metrics.csv", "training_curve.png"):
+            (results / "models" / model / name).write_text("")
+    return work

@@ -13,8 +13,8 @@ import numpy as np
 import uproot
 
 from minerva_vertex import geometry
+from shared_files import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 VECTORS_SIM = FIXTURES / "root6_vectors_sim.root"
 VECTORS_DATA = FIXTURES / "root6_vectors_data.root"
 CARRAYS_SIM = FIXTURES / "root6_carrays_sim.root"

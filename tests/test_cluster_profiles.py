@@ -12,42 +12,17 @@ from __future__ import annotations
 import functools
 import os
 import re
-import shutil
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+from workflow_run import REPO, copy_checkout, node_cpus, planned_jobs, snakemake
+
 PROFILES = REPO / "workflow" / "profiles"
 TINY = "config/tiny.yaml"
-# Paths of the checkout a workflow run needs; outputs and caches are not copied.
-WORKFLOW_FILES = ["Snakefile", "config", "envs", "scripts", "src", "workflow", "pyproject.toml", "requirements.txt"]
-
-
-def snakemake(*args: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.CompletedProcess:
-    # Jobs run `python` and `snakemake` from PATH: make that this interpreter's environment.
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    return subprocess.run(
-        [str(BIN / "snakemake"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
-    )
-
-
-def planned_jobs(dry_run_output: str) -> list[tuple[str, dict[str, str]]]:
-    """(rule, resources) of every job a dry run lists."""
-    jobs = []
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", dry_run_output):
-        header = re.match(r"(?:local)?rule (\w+):", block)
-        if not header:
-            continue
-        found = re.search(r"^\s+resources: (.*)$", block, re.MULTILINE)
-        resources = dict(item.split("=", 1) for item in found.group(1).split(", ")) if found else {}
-        jobs.append((header.group(1), resources))
-    return jobs
 
 
 @functools.cache
@@ -110,11 +85,6 @@ def slurm_config() -> dict[str, str]:
     return dict(re.findall(r"^(\w+)\s*=\s*(.*?)\s*$", out, re.MULTILINE))
 
 
-def node_cpus() -> int:
-    out = subprocess.run(["sinfo", "--noheader", "--format=%c"], capture_output=True, text=True, check=True)
-    return min(int(n.rstrip("+")) for n in out.stdout.split())
-
-
 def scheduler_records(workdir: Path) -> list[tuple[str, str]]:
     """(job id, state) of every SLURM job that ran in ``workdir``, from SLURM's own records:
     its accounting database where one runs, otherwise its job-completion log."""
@@ -139,15 +109,7 @@ def scheduler_records(workdir: Path) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def checkout_copy(tmp_path):
-    copy = tmp_path / "repo"
-    copy.mkdir()
-    for name in WORKFLOW_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        elif source.exists():
-            shutil.copy2(source, copy / name)
-    return copy
+    return copy_checkout(tmp_path / "repo")
 
 
 @pytest.mark.slurm

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import uproot
 from hit_files import CARRAYS_SIM, VECTORS_DATA, VECTORS_SIM, flat_hits, make_events, write_hit_file
+from shared_files import needs_fixtures
 
 from minerva_vertex import geometry, images, splits
 from minerva_vertex.rootio import InputFileError
@@ -53,6 +54,7 @@ def convert(tmp_path, source, name="out", **kwargs):
     return h5, summary
 
 
+@needs_fixtures
 @pytest.mark.parametrize("source", [VECTORS_SIM, CARRAYS_SIM, VECTORS_DATA])
 def test_fixture_pixels_match_their_hits(tmp_path, source):
     h5, summary = convert(tmp_path, source, images_config={"chunk_events": 64})
@@ -80,6 +82,7 @@ def test_fixture_pixels_match_their_hits(tmp_path, source):
     assert summary["hits_read"] == summary["hits_drawn"] == len(ak.flatten(hits["hit_module"]))
 
 
+@needs_fixtures
 @pytest.mark.parametrize("source", [VECTORS_SIM, CARRAYS_SIM])
 def test_labels_follow_the_geometry(tmp_path, source):
     h5, summary = convert(tmp_path, source)
@@ -104,6 +107,7 @@ def test_segment_labels_at_known_z():
     assert labels["zs"].dtype == np.float32
 
 
+@needs_fixtures
 def test_data_file_has_no_labels(tmp_path):
     h5, summary = convert(tmp_path, VECTORS_DATA)
     with h5py.File(h5) as f:
@@ -112,6 +116,7 @@ def test_data_file_has_no_labels(tmp_path):
     assert "segments" not in summary and summary["has_truth"] is False
 
 
+@needs_fixtures
 def test_time_channel(tmp_path):
     h5, _ = convert(tmp_path, VECTORS_SIM, images_config={"time_channel": True})
     hits = uproot.open(VECTORS_SIM)["minerva"].arrays(library="ak")
@@ -291,6 +296,7 @@ def test_non_finite_truth_vertex(tmp_path):
         convert(tmp_path, path)
 
 
+@needs_fixtures
 def test_existing_output_survives_a_failed_conversion(tmp_path):
     h5, _ = convert(tmp_path, CARRAYS_SIM)
     before = h5.read_bytes()
@@ -301,6 +307,7 @@ def test_existing_output_survives_a_failed_conversion(tmp_path):
 
 
 # --- HDF5 layout and compression -----------------------------------------------------------
+@needs_fixtures
 @pytest.mark.parametrize("compression", ["lz4", "zstd"])
 def test_direct_chunks_decode_like_the_filter_and_match_gzip(tmp_path, compression):
     fast, _ = convert(
@@ -331,6 +338,7 @@ def test_lz4_encoder_round_trips_edge_cases(tmp_path):
             assert by_filter.id.read_direct_chunk((0, 0, 0, 0))[1] == images._encode_lz4(block)
 
 
+@needs_fixtures
 def test_summaries_gather_per_sample(tmp_path):
     a, first = convert(tmp_path, VECTORS_SIM, name="a")
     b, second = convert(tmp_path, VECTORS_DATA, name="b")
@@ -345,6 +353,7 @@ def test_summaries_gather_per_sample(tmp_path):
     assert json.loads((tmp_path / "s.json").read_text()) == total
 
 
+@needs_fixtures
 def test_shared_event_ids_are_found_when_a_sample_is_gathered(tmp_path):
     from minerva_vertex.image_contract import DuplicateEventError
 
@@ -358,11 +367,13 @@ def test_shared_event_ids_are_found_when_a_sample_is_gathered(tmp_path):
     assert not (tmp_path / "s.json").exists()
 
 
+@needs_fixtures
 def test_split_fractions_are_checked(tmp_path):
     with pytest.raises(ValueError, match="images.splits.*sum to 1.1"):
         convert(tmp_path, VECTORS_SIM, images_config={"splits": {"train": 0.9, "validation": 0.1, "test": 0.1}})
 
 
+@needs_fixtures
 def test_split_is_stored_and_follows_the_event_ids(tmp_path):
     h5, summary = convert(
         tmp_path, VECTORS_SIM, images_config={"splits": {"train": 0.5, "validation": 0.25, "test": 0.25}}

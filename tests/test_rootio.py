@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import uproot
 from hit_files import CARRAYS_SIM, VECTORS_DATA, VECTORS_SIM, make_events, write_hit_file
+from shared_files import needs_fixtures
 
 from minerva_vertex import rootio
 from minerva_vertex.rootio import HitFile, InputFileError, InputSpec
@@ -17,6 +18,7 @@ def read_all(path, step=64, **kwargs):
         return hit_file, list(hit_file.chunks(step))
 
 
+@needs_fixtures
 @pytest.mark.parametrize("path", [VECTORS_SIM, CARRAYS_SIM, VECTORS_DATA])
 def test_chunks_match_a_direct_read_of_root6_fixtures(path):
     direct = uproot.open(path)["minerva"].arrays(library="ak")
@@ -36,6 +38,7 @@ def test_chunks_match_a_direct_read_of_root6_fixtures(path):
         assert all(c.truth is None for c in chunks)
 
 
+@needs_fixtures
 def test_time_is_read_only_when_asked():
     _, chunks = read_all(CARRAYS_SIM)
     assert "hit_time" not in chunks[0].hits
@@ -92,6 +95,7 @@ def test_an_rntuple_is_named_as_such_not_as_a_missing_tree(tmp_path):
         HitFile(path)
 
 
+@needs_fixtures
 @pytest.mark.parametrize("fraction", [0.02, 0.5, 0.9])
 def test_truncated_file_names_the_file(tmp_path, fraction):
     data = VECTORS_SIM.read_bytes()
@@ -102,6 +106,7 @@ def test_truncated_file_names_the_file(tmp_path, fraction):
             list(hit_file.chunks(64))
 
 
+@needs_fixtures
 def test_corrupt_baskets_name_the_file_and_entries(tmp_path):
     data = bytearray(VECTORS_SIM.read_bytes())
     middle = len(data) // 2
@@ -127,6 +132,7 @@ def test_missing_branch_is_named(tmp_path):
         HitFile(path)
 
 
+@needs_fixtures
 def test_missing_remapped_branch_names_both_names():
     spec = InputSpec.from_config({"branches": {"hit_energy": "pe_energy"}})
     with pytest.raises(InputFileError, match=r"'pe_energy' \(contract 'hit_energy'\)"):
@@ -172,6 +178,7 @@ def test_hit_lists_of_different_lengths(tmp_path):
             list(hit_file.chunks(64))
 
 
+@needs_fixtures
 def test_truth_detection_and_configuration(tmp_path):
     with HitFile(VECTORS_SIM, has_truth=False) as hit_file:
         assert not hit_file.has_truth
@@ -185,6 +192,7 @@ def test_truth_detection_and_configuration(tmp_path):
         HitFile(path)
 
 
+@needs_fixtures
 def test_copy_of_fixture_reads_like_the_original(tmp_path):
     copy = shutil.copy(CARRAYS_SIM, tmp_path / "copy.root")
     _, a = read_all(copy)

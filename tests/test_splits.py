@@ -4,6 +4,7 @@ import h5py
 import numpy as np
 import pytest
 from hit_files import VECTORS_SIM, make_events, write_hit_file
+from shared_files import needs_fixtures
 
 from minerva_vertex import images, splits
 
@@ -72,6 +73,7 @@ def test_same_event_same_split_whatever_the_file_and_chunking(tmp_path):
     assert all(len(s) == 1 for s in split_of.values())
 
 
+@needs_fixtures
 def test_fixture_splits_are_stable_across_runs(tmp_path):
     runs = []
     for name, chunk in (("a", 64), ("b", 256)):

@@ -10,6 +10,7 @@ from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -48,6 +49,23 @@ def same_weights(a, b):
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
+def assert_shows_the_curves(figure, metrics):
+    """A CNN's curves: loss and accuracy per epoch (counted from 1), the selected epoch marked."""
+    assert len(figure.axes) == 2 and figure.get_suptitle() == "cnn"  # no domain panel for a CNN
+    loss, accuracy = figure.axes
+    epochs = metrics["epoch"] + 1
+    selected = int(metrics.loc[metrics["selected"], "epoch"].iloc[0]) + 1
+    for ax, columns in ((loss, ("train_label_loss", "val_label_loss")), (accuracy, ("train_accuracy", "val_accuracy"))):
+        curves = {line.get_label(): line for line in ax.get_lines() if not line.get_label().startswith("_")}
+        assert list(curves) == ["train (source)", "validation (source)"]
+        for line, column in zip(curves.values(), columns):
+            np.testing.assert_array_equal(line.get_xdata(), epochs)
+            np.testing.assert_allclose(line.get_ydata(), metrics[column])
+        marks = [line.get_xdata() for line in ax.get_lines() if line.get_label().startswith("_")]
+        assert [list(x) for x in marks] == [[selected, selected]]  # a vertical line at the selected epoch
+    assert accuracy.get_ylim() == (0, 1.02)
+
+
 def test_outputs_and_determinism(samples, tmp_path):
     source, _ = samples
     out = tmp_path / "models" / "cnn"
@@ -73,8 +91,9 @@ def test_outputs_and_determinism(samples, tmp_path):
     assert (FAST.device, FAST.precision) == ("auto", "auto")
     expected = {"device": devices.choose_device("auto").type, "precision": devices.resolve_precision("auto", cpu)}
     assert {key: recorded["run"][key] for key in expected} == expected and "device_used" not in recorded["run"]
-    plot_training_curves(metrics, out / "training_curve.png", title="cnn")
+    figure = plot_training_curves(metrics, out / "training_curve.png", title="cnn", width_in=12.0)
     assert (out / "training_curve.png").stat().st_size > 10_000
+    assert_shows_the_curves(figure, metrics)
     loaded = training.load_model(out / "weights.pt")  # weights_only=True inside
     assert same_weights(loaded, result.model)
 

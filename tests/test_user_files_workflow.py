@@ -2,21 +2,18 @@
 simulated one: images, their summary and the track-based vertex, without labels."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import h5py
 import hdf5plugin  # noqa: F401  (the images' LZ4 filter)
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO.parent / "shared" / "fixtures"
+from shared_files import FIXTURES, needs_fixtures
+from workflow_run import REPO, snakemake_ok
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason="needs ../shared/fixtures")
+@needs_fixtures
 def test_user_file_sample_converts_and_tracks(tmp_path):
     results = tmp_path / "results"
     config = {
@@ -26,13 +23,7 @@ def test_user_file_sample_converts_and_tracks(tmp_path):
     configfile = tmp_path / "user.yaml"
     configfile.write_text(yaml.safe_dump(config))
     targets = [str(results / "images/root6_data/summary.json"), str(results / "tracking/root6_data.h5")]
-    run = subprocess.run(
-        [str(Path(sys.executable).parent / "snakemake"), *targets, "--cores", "2", "--configfile", str(configfile)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    snakemake_ok(REPO, *targets, "--configfile", str(configfile))
 
     summary = json.loads((results / "images/root6_data/summary.json").read_text())
     assert summary["events_written"] == 100  # the fixture holds 100 data events

@@ -11,7 +11,9 @@ from minerva_vertex import images, scoring, systematics, tracking_files, trainin
 from minerva_vertex import workflow_config as wc
 from minerva_vertex.simulation import PhysicsModel, generate, simulate_file
 from minerva_vertex.workflow_config import ConfigError
-from evaluation_data import write_model
+from evaluation_data import workflow_with_upstream, write_model
+from shared_files import needs_fixtures
+from workflow_run import planned_rules, snakemake_ok
 
 
 def config_with(knobs, **section):
@@ -182,19 +184,50 @@ def test_a_total_of_pure_noise_has_no_excess():
     assert total["total_excess"] == 0.0 and total["resolved_knobs"] == 0
 
 
+def test_the_variations_plot_shows_each_shift_relative_to_nominal(tmp_path):
+    from matplotlib.colors import to_hex
+
+    from minerva_vertex.plots import style
+    from minerva_vertex.plots.variations import plot_variations
+
+    rows = []
+    for t, target in enumerate(systematics.HEADLINE_SELECTIONS):
+        for finder, scale in (("tracking", 1.0), ("cnn", -2.0)):
+            for sigmas in (1.0, -1.0):
+                rows.append((finder, "energy_scale", sigmas, target, "purity", 0.8, scale * sigmas * 0.004 * (t + 1), 0.002))
+                rows.append((finder, "energy_scale", sigmas, target, "efficiency", 0.5, 0.3, 0.01))  # not shown
+    columns = ["finder", "knob", "sigmas", "selection", "quantity", "nominal", "shift", "shift_err"]
+    figure = plot_variations(pd.DataFrame(rows, columns=columns), tmp_path / "v.png", tmp_path / "v.pdf",
+                             quantity="purity", relative=True, flat_band=0.01)
+    assert (tmp_path / "v.png").stat().st_size > 1000 and (tmp_path / "v.pdf").stat().st_size > 1000
+    assert [ax.get_title() for ax in figure.axes] == [f"target {t}" for t in range(1, 6)]
+    assert [t.get_text() for t in figure.axes[0].get_yticklabels()] == ["energy_scale +1σ", "energy_scale -1σ"]
+    for t, ax in enumerate(figure.axes):
+        bars = {container.get_label(): container for container in ax.containers if hasattr(container, "patches")}
+        assert list(bars) == ["tracking", "cnn"]
+        for finder, scale in (("tracking", 1.0), ("cnn", -2.0)):
+            # Per cent of the nominal purity: 100 x shift / 0.8, +1 sigma first.
+            expected = [100 * scale * sigmas * 0.004 * (t + 1) / 0.8 for sigmas in (1.0, -1.0)]
+            np.testing.assert_allclose([bar.get_width() for bar in bars[finder].patches], expected)
+        assert {to_hex(bar.get_facecolor()) for bar in bars["tracking"].patches} == {style.FINDER_COLOURS["tracking"]}
+        band = [patch for patch in ax.patches if patch.get_label() == "flat 1% (MINERvA)"]
+        assert len(band) == 1 and band[0].get_x() == pytest.approx(-1.0) and band[0].get_width() == pytest.approx(2.0)
+        assert ax.get_xlabel() == "purity shift (% of nominal)"
+
+
 # --- through the workflow -------------------------------------------------------------------------
 @pytest.mark.slow
+@needs_fixtures
 def test_snakemake_variations_builds_the_tables_and_reruns_only_what_changed(tmp_path):
     import yaml
-    from test_rerun import make_workflow, planned_jobs, snakemake
 
-    work = make_workflow(tmp_path)
+    work = workflow_with_upstream(tmp_path)
     config_file = work / "config" / "config.yaml"
     config = yaml.safe_load(config_file.read_text())
     config["simulation"] = {"models": {"nominal": {}}}
     config["variations"] = {"events": 60, "knobs": {"energy_scale": {"sigma": 0.05, "source": "test"}}}
     config_file.write_text(yaml.safe_dump(config))
-    snakemake(work, "variations")
+    snakemake_ok(work, "variations")
     results = work / "results"
     shifts = pd.read_csv(results / "variations" / "shifts.csv")
     assert set(shifts["finder"]) == {"tracking", "cnn", "dann"} and set(shifts["sigmas"]) == {1.0, -1.0}
@@ -208,13 +241,13 @@ def test_snakemake_variations_builds_the_tables_and_reruns_only_what_changed(tmp
     # Adding a knob runs that knob's samples and the tables, nothing of the others.
     config["variations"]["knobs"]["rock_muon_fraction"] = {"sigma": 0.01, "source": "test"}
     config_file.write_text(yaml.safe_dump(config))
-    dry = snakemake(work, "-n", "variations")
-    assert planned_jobs(dry) == {"simulate", "images", "track_vertex", "gather_track_vertices", "score",
+    dry = snakemake_ok(work, "-n", "variations")
+    assert planned_rules(dry) == {"simulate", "images", "track_vertex", "gather_track_vertices", "score",
                                  "variation_shifts", "plot_variations", "variations"}
     assert set(re.findall(r"simulated/(vary_\w+)/part000.root", dry)) == {"vary_rock_muon_fraction_up1", "vary_rock_muon_fraction_down1"}
-    snakemake(work, "variations")
+    snakemake_ok(work, "variations")
 
     # A plot's style reruns that plot alone.
     rules = work / "workflow" / "rules" / "variations.smk"
     rules.write_text(rules.read_text().replace("flat_band=0.01", "flat_band=0.02", 1))
-    assert planned_jobs(snakemake(work, "-n", "variations")) == {"plot_variations", "variations"}
+    assert planned_rules(snakemake_ok(work, "-n", "variations")) == {"plot_variations", "variations"}

@@ -7,6 +7,7 @@ localrules:
     plot_purity_segments,
     plot_distributions,
     plot_accuracy_gap,
+    plot_training_curve,
 
 
 rule plot_confusion:
@@ -168,3 +169,27 @@ rule plot_accuracy_gap:
         bar_width=0.38,
     script:
         "../../scripts/plot_accuracy_gap.py"
+
+
+rule plot_training_curve:
+    """Losses, accuracies and domain figures per epoch of one model."""
+    input:
+        paths.model_file(RESULTS, "metrics.csv"),
+    output:
+        report(
+            paths.model_file(RESULTS, "training_curve.png"),
+            caption="../report/training_curve.rst",
+            category="Training",
+            labels={"model": "{model}"},
+        ),
+    log:
+        paths.log(RESULTS, "plot_training_curve", "{model}"),
+    benchmark:
+        paths.benchmark(RESULTS, "plot_training_curve", "{model}")
+    conda:
+        PIPELINE_ENV
+    params:
+        title=lambda wildcards: f"{wildcards.model} ({config['models'][wildcards.model]['kind']})",
+        width_in=12.0,
+    script:
+        "../../scripts/plot_training_curve.py"

@@ -4,7 +4,6 @@ and their ONNX export."""
 
 # Seconds of work each: not worth a cluster job's queueing.
 localrules:
-    plot_training_curve,
     export_onnx,
 
 
@@ -63,28 +62,3 @@ rule export_onnx:
         atol=1e-4,
     script:
         "../../scripts/export_onnx.py"
-
-
-rule plot_training_curve:
-    """Losses, accuracies and domain figures per epoch of one model."""
-    input:
-        paths.model_file(RESULTS, "metrics.csv"),
-    output:
-        report(
-            paths.model_file(RESULTS, "training_curve.png"),
-            caption="../report/training_curve.rst",
-            category="Training",
-            labels={"model": "{model}"},
-        ),
-    log:
-        paths.log(RESULTS, "plot_training_curve", "{model}"),
-    benchmark:
-        paths.benchmark(RESULTS, "plot_training_curve", "{model}")
-    conda:
-        PIPELINE_ENV
-    params:
-        title=lambda wildcards: f"{wildcards.model} ({config['models'][wildcards.model]['kind']})",
-        dpi=100,
-        width_in=12.0,
-    script:
-        "../../scripts/plot_training_curve.py"

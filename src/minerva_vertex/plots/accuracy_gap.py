@@ -6,12 +6,14 @@ from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from minerva_vertex.plots import style
 
 
-def plot_accuracy_gap(bias: Mapping, png, pdf, *, bar_width: float = 0.38) -> None:
-    """Bars of accuracy (source, target) per finder; the drop and the domain AUC written above."""
+def plot_accuracy_gap(bias: Mapping, png, pdf, *, bar_width: float) -> Figure:
+    """Bars of accuracy (source, target) per finder; the drop and the domain AUC written
+    above. Returns the saved figure."""
     style.use_style()
     finders = list(bias["finders"])
     source, target = bias["source"], bias["target"]
@@ -38,3 +40,4 @@ def plot_accuracy_gap(bias: Mapping, png, pdf, *, bar_width: float = 0.38) -> No
     ax.set_ylim(0, 1.2)
     ax.legend(loc="upper right", fontsize=11)
     style.save(figure, png, pdf)
+    return figure

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from minerva_vertex.plots import style
 
@@ -20,15 +21,16 @@ def row_normalised(matrix, unreconstructed=None) -> np.ndarray:
     return np.divide(matrix, totals[:, None], out=np.zeros_like(matrix), where=totals[:, None] > 0)
 
 
-def plot_confusion(metrics_json: dict, png, pdf, *, cmap: str = "viridis", log_min: float = -2.5, annotate: bool = False, title: str = "") -> None:
-    """Two panels: row-normalised and log10 row-normalised confusion matrix."""
+def plot_confusion(metrics_json: dict, png, pdf, *, cmap: str, log_min: float, annotate: bool, title: str) -> Figure:
+    """Two panels: row-normalised and log10 row-normalised confusion matrix; returns the
+    saved figure."""
     style.use_style()
     if "segments" not in metrics_json:  # a sample without truth has no confusion matrix
         figure, ax = plt.subplots(figsize=(8, 3))
         ax.axis("off")
         ax.text(0.5, 0.5, f"{title}: sample without truth, no confusion matrix", ha="center", va="center")
         style.save(figure, png, pdf)
-        return
+        return figure
     segments = metrics_json["segments"]
     fractions = row_normalised(segments["confusion"], segments.get("unreconstructed"))
     figure, axes = plt.subplots(1, 2, figsize=(16, 7))
@@ -51,3 +53,4 @@ def plot_confusion(metrics_json: dict, png, pdf, *, cmap: str = "viridis", log_m
                     if fractions[t, r] >= 0.005:
                         ax.text(t, r, f"{fractions[t, r]:.2f}", ha="center", va="center", fontsize=7, color="w")
     style.save(figure, png, pdf)
+    return figure

@@ -6,12 +6,14 @@ from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from minerva_vertex.plots import style
 
 
-def plot_distributions(finder: str, by_sample: Mapping[str, Mapping], png, pdf, *, log_y: bool = False) -> None:
-    """Fraction of events per reconstructed segment (markers) and per true segment (steps)."""
+def plot_distributions(finder: str, by_sample: Mapping[str, Mapping], png, pdf, *, log_y: bool) -> Figure:
+    """Fraction of events per reconstructed segment (markers) and per true segment (steps);
+    returns the saved figure."""
     style.use_style()
     figure, ax = plt.subplots(figsize=(10, 7))
     edges = np.arange(12) - 0.5
@@ -32,3 +34,4 @@ def plot_distributions(finder: str, by_sample: Mapping[str, Mapping], png, pdf, 
     ax.set_title(f"Segment distributions: {finder}", fontsize=14)
     ax.legend(fontsize=11)
     style.save(figure, png, pdf)
+    return figure

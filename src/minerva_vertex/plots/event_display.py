@@ -10,6 +10,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
 
 from minerva_vertex import geometry as geo
 from minerva_vertex.images import hits_to_images
@@ -18,6 +19,7 @@ from minerva_vertex.rootio import HitFile, HitChunk
 
 INTERACTION_NAMES = {1: "QE", 2: "RES", 3: "DIS", 4: "COH"}
 NUCLEUS_NAMES = {z: name for name, z in geo.NUCLEUS_Z.items()}
+ENERGY_RANGE_MEV = (0.3, 30.0)  # of the colour scale: a third of a MIP's plane to a shower's strip
 
 
 def read_events(path, n_events: int) -> HitChunk:
@@ -32,7 +34,7 @@ def column_of_z(view: int, z) -> np.ndarray:
     return np.interp(z, geo.PLANES.z[rows], geo.PLANES.column[rows].astype(float))
 
 
-def draw_event_display(events: HitChunk, *, cmap: str = "viridis", title: str = "", vmax_mev: float = 30.0):
+def draw_event_display(events: HitChunk, *, cmap: str, title: str) -> Figure:
     """Figure with one row per event and one column per view."""
     style.use_style()
     images = hits_to_images(events.hits, counts=events.counts, energy_scale_mev=1.0)
@@ -41,7 +43,7 @@ def draw_event_display(events: HitChunk, *, cmap: str = "viridis", title: str = 
     figure, axes = plt.subplots(
         n, 3, figsize=(16, 3.3 * n + 0.6), squeeze=False, gridspec_kw={"width_ratios": widths}, layout="constrained"
     )
-    norm = LogNorm(vmin=0.3, vmax=vmax_mev)
+    norm = LogNorm(*ENERGY_RANGE_MEV)
     for i in range(n):
         for ax, view in zip(axes[i], geo.VIEWS):
             image = images[geo.VIEW_NAMES[view]][i, 0]
@@ -87,7 +89,9 @@ def _event_label(events: HitChunk, i: int) -> str:
     return label
 
 
-def event_display(root_path, png, pdf=None, *, n_events: int = 4, cmap: str = "viridis", title: str = "") -> None:
-    """Read the first events of a hit file and save their display (PNG, optional PDF)."""
+def event_display(root_path, png, pdf=None, *, n_events: int, cmap: str, title: str) -> Figure:
+    """Read the first events of a hit file and save their display (PNG, optional PDF);
+    returns the saved figure."""
     figure = draw_event_display(read_events(root_path, n_events), cmap=cmap, title=title)
     style.save(figure, *(p for p in (png, pdf) if p))
+    return figure

@@ -8,6 +8,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import matplotlib.ticker
 import pandas as pd
+from matplotlib.figure import Figure
 
 from minerva_vertex.plots import style
 
@@ -16,13 +17,11 @@ def _has(frame: pd.DataFrame, column: str) -> bool:
     return column in frame and frame[column].notna().any()
 
 
-def plot_training_curves(
-    metrics: pd.DataFrame, path: str | Path, *, title: str = "", dpi: int = 100, width_in: float = 12.0
-) -> None:
+def plot_training_curves(metrics: pd.DataFrame, path: str | Path, *, title: str, width_in: float) -> Figure:
     """Loss (left), accuracy (middle) and the DANN's domain figures with lambda (right),
-    per epoch; the selected epoch is marked. Written via a temporary name."""
+    per epoch; the selected epoch is marked. Written via a temporary name; returns the
+    saved figure."""
     style.use_style()
-    plt.rcParams.update({"font.size": 11, "figure.dpi": dpi})
     is_dann = _has(metrics, "val_domain_auc") or _has(metrics, "train_domain_loss")
     n_panels = 3 if is_dann else 2
     fig, axes = plt.subplots(1, n_panels, figsize=(width_in, width_in * 0.36), constrained_layout=True)
@@ -58,3 +57,4 @@ def plot_training_curves(
         fig.suptitle(title, fontsize="medium")
 
     style.save(fig, path)
+    return fig

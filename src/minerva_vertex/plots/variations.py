@@ -5,16 +5,18 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from minerva_vertex.plots import style
 from minerva_vertex.systematics import HEADLINE_SELECTIONS
 
 
-def plot_variations(shifts: pd.DataFrame, png, pdf, *, quantity: str = "purity", relative: bool = True,
-                    flat_band: float | None = 0.01) -> None:
+def plot_variations(shifts: pd.DataFrame, png, pdf, *, quantity: str, relative: bool,
+                    flat_band: float | None) -> Figure:
     """Horizontal bars of each variation's shift of ``quantity`` in targets 1-5 (relative
     to the nominal value with ``relative``), with the bootstrap error of the shift; the
-    shaded band is MINERvA's flat uncertainty (``flat_band``, relative; None: no band)."""
+    shaded band is MINERvA's flat uncertainty (``flat_band``, relative; None: no band).
+    Returns the saved figure."""
     style.use_style()
     rows = shifts[(shifts["quantity"] == quantity) & shifts["selection"].isin(HEADLINE_SELECTIONS)].copy()
     scale = rows["nominal"].where(rows["nominal"] > 0) if relative else 1.0
@@ -49,3 +51,4 @@ def plot_variations(shifts: pd.DataFrame, png, pdf, *, quantity: str = "purity",
     figure.tight_layout(rect=(0, 0, 1, 1 - 0.6 / figure.get_figheight()))
     figure.legend(handles, names, loc="upper center", ncol=len(handles), fontsize=12, frameon=False)
     style.save(figure, png, pdf)
+    return figure
