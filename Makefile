@@ -8,7 +8,7 @@ SNAKEMAKE = $(VENV)/bin/snakemake
 # reads /dev/null anyway, so say so and keep the output clean. A configured pool wins.
 export CONDOR_CONFIG ?= /dev/null
 
-.PHONY: setup run variations report test test-fast bench learning-curve domain-study docs clean
+.PHONY: setup run variations report test test-fast bench learning-curve domain-study seed-study docs clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11) and "Python 3.11 or newer is needed")'
@@ -59,6 +59,12 @@ domain-study: setup
 	$(SNAKEMAKE) --cores $(CORES) --until images
 	$(VENV)/bin/python benchmarks/bench_domain_study.py --images results/images/simulation \
 		--target-images results/images/data_like --seeds 1 2 3 --out results/domain_study/domain_study.json
+
+# The default CNN and oracle retrained from seeds 2-5 beside the default run's (config section
+# seed_study; each training is a job of its own, so an interrupted study resumes).
+seed-study: setup
+	$(SNAKEMAKE) --cores $(CORES) seed_study
+	$(VENV)/bin/python -c 'import sys; print(open(sys.argv[1]).read())' results/seed_study/seed_study.md
 
 # The configuration reference, written from workflow/schemas/ (a test checks it is current).
 docs: setup

@@ -27,8 +27,8 @@ include: "workflow/rules/common.smk"
 wildcard_constraints:
     sample=one_of(SAMPLES + VARIED_SAMPLES),
     part="[^/]+",
-    model=one_of(MODELS),
-    finder=one_of(FINDERS),
+    model=one_of(MODELS + STUDY_MODELS),
+    finder=one_of(FINDERS + STUDY_MODELS),
     comparison=one_of(COMPARISONS),
 
 
@@ -40,6 +40,7 @@ include: "workflow/rules/score.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/plots.smk"
 include: "workflow/rules/variations.smk"
+include: "workflow/rules/seed_study.smk"
 
 
 rule all:

@@ -430,7 +430,7 @@ def test_default_config_models_are_valid():
     assert {"cnn", "dann", "oracle"} <= set(config["models"])
     for name in config["models"]:
         training.TrainSettings.from_dict(config["models"][name], name)
-    assert workflow_config.training_samples(config, "dann") == {"source": "simulation", "target": "data_like"}
+    assert workflow_config.training_samples(config["models"]["dann"]) == {"source": "simulation", "target": "data_like"}
 
 
 @pytest.mark.parametrize(

@@ -116,6 +116,10 @@ def variations_table(results, name: str) -> str:
     return f"{results}/variations/{name}.{VARIATION_TABLES[name]}"
 
 
+def seed_study(results, ext: str) -> str:
+    return f"{results}/seed_study/seed_study.{ext}"
+
+
 def plot_variations(results, ext: str, quantity=QUANTITY) -> str:
     """``quantity``: purity or efficiency."""
     return f"{results}/plots/variations/{quantity}.{ext}"

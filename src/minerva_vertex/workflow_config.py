@@ -12,9 +12,10 @@ import logging
 import os
 import re
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
-from minerva_vertex import paths, variations
+from minerva_vertex import paths, seed_study, variations
 from minerva_vertex.config_error import ConfigError
 
 log = logging.getLogger(__name__)
@@ -159,6 +160,7 @@ def check_config(config: dict) -> None:
     check_images_config(config)
     check_models(config)
     check_variations(config)
+    seed_study.check(config)
 
 
 def check_images_config(config: dict) -> None:
@@ -220,7 +222,7 @@ def check_variations(config: dict) -> None:
     if vary["files"] > vary["events"]:
         raise ConfigError("variations.files", "more files than events")
     for name, model in (config.get("models") or {}).items():
-        for sample in training_samples(config, name).values():
+        for sample in training_samples(model).values():
             entry = config["samples"][sample].get("simulate")
             if entry is not None and entry["seed"] == vary["seed"]:
                 raise ConfigError(
@@ -230,9 +232,9 @@ def check_variations(config: dict) -> None:
                 )
 
 
-def training_samples(config: dict, model: str) -> dict[str, str]:
-    """Samples a model trains on, by role: ``source`` (labelled) and, for a dann, ``target``."""
-    entry = config["models"][model]
+def training_samples(entry: Mapping) -> dict[str, str]:
+    """Samples a model (its entry) trains on, by role: ``source`` (labelled) and, for a
+    dann, ``target``."""
     roles = {"source": entry["train_sample"]}
     if entry["kind"] == "dann":
         roles["target"] = entry["target_sample"]

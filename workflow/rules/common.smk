@@ -7,7 +7,7 @@ minerva_vertex.targets.
 
 import re
 
-from minerva_vertex import comparisons, paths, settings, targets, variations
+from minerva_vertex import comparisons, paths, seed_study, settings, targets, variations
 from minerva_vertex import workflow_config as wc
 
 RESULTS = str(paths.results_dir(config))
@@ -16,6 +16,9 @@ VARIED = variations.varied_samples(config)  # samples of the systematic variatio
 VARIED_SAMPLES = list(VARIED)
 SIMULATED_SAMPLES = [s for s in SAMPLES if wc.is_simulated(config, s)] + VARIED_SAMPLES
 MODELS = list(config["models"])
+# Every network the workflow can train: the configured ones and the seed study's.
+MODEL_ENTRIES = seed_study.model_entries(config)
+STUDY_MODELS = list(seed_study.study_models(config))
 FINDERS = comparisons.finders(config)
 COMPARISONS = comparisons.resolve(config)
 BIAS_SOURCE, BIAS_TARGET = comparisons.bias_samples(config)
@@ -58,9 +61,9 @@ def training_inputs(wildcards):
     weights of the model it starts from (`init_from`), if any."""
     inputs = {
         role: per_part(paths.images, sample)
-        for role, sample in wc.training_samples(config, wildcards.model).items()
+        for role, sample in wc.training_samples(MODEL_ENTRIES[wildcards.model]).items()
     }
-    init_from = config["models"][wildcards.model].get("init_from")
+    init_from = MODEL_ENTRIES[wildcards.model].get("init_from")
     if init_from is not None:
         inputs["init"] = paths.model_file(RESULTS, "weights.pt", init_from)
     return inputs
@@ -68,7 +71,7 @@ def training_inputs(wildcards):
 
 def training_source_images(wildcards):
     """Image files of the model's training sample (its validation events check the ONNX export)."""
-    sample = wc.training_samples(config, wildcards.model)["source"]
+    sample = wc.training_samples(MODEL_ENTRIES[wildcards.model])["source"]
     return per_part(paths.images, sample)
 
 

@@ -49,7 +49,7 @@ rule metrics:
         mem_mb=2000,
         runtime=10,
     params:
-        kind=lambda wildcards: config["models"][wildcards.model]["kind"],
+        kind=lambda wildcards: MODEL_ENTRIES[wildcards.model]["kind"],
     script:
         "../../scripts/metrics.py"
 

@@ -31,7 +31,7 @@ rule train:
     params:
         # Only what changes the weights: the model's settings (defaults filled by the
         # Snakefile's validation) and the result-changing run options.
-        model=lambda wildcards: config["models"][wildcards.model],
+        model=lambda wildcards: MODEL_ENTRIES[wildcards.model],
         run=settings.result_part(config, "training"),
         # Resumable state lives outside the outputs: a killed job resumes from it.
         checkpoint_dir=lambda wildcards: paths.checkpoints(RESULTS, wildcards.model),
