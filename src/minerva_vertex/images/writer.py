@@ -8,11 +8,11 @@ from :mod:`minerva_vertex.images.summaries`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
 import time
 from collections.abc import Mapping
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,6 +197,7 @@ def _create_datasets(h5, n_events, n_channels, has_truth, compression):
         h5.create_dataset(name, shape=(n_events,), maxshape=(None,), dtype=dtype, chunks=(65536,), **filters)
 
 
+# --- per-event columns: event ids, labels, truth -----------------------------------------
 # MINERvA's event id: decimal digits run | subrun (4) | gate (4) | slice (2), as MINERvA's
 # HDF5 makers encode it (decoded by their decode_eventid and image_contract.unpack_eventids).
 _MAX_RUN = (np.iinfo(np.uint64).max - 10**10 + 1) // 10**10
@@ -276,6 +277,7 @@ class _ColumnWriter:
         self.start, self.pending, self.n = self.start + self.n, {}, 0
 
 
+# --- image chunks, compressed here -------------------------------------------------------
 def _whole_chunks(n_events: int) -> int:
     return -(-n_events // H5_CHUNK_EVENTS) * H5_CHUNK_EVENTS
 
