@@ -89,7 +89,7 @@ def repeated_file(source: Path, n_events: int) -> Path:
 # --- the three ways of reading/converting ----------------------------------------------------
 def bare_read(path: Path, step: int) -> float:
     """Seconds to read the branches the conversion reads, with uproot alone."""
-    spec = rootio.InputSpec.from_config({})
+    spec = rootio.InputSpec.from_section({})
     with rootio.HitFile(path, spec) as hit_file:
         names = [spec.branches[n] for n in hit_file.branch_names()]
     start = time.process_time()
@@ -100,7 +100,7 @@ def bare_read(path: Path, step: int) -> float:
 
 def conversion(path: Path, out: Path, config: images.ImagesConfig) -> float:
     start = time.process_time()
-    images.convert_file(path, out, images_config=config)
+    images.convert_file(path, out, config)
     return time.process_time() - start
 
 
@@ -194,7 +194,7 @@ def loop_conversion(path: Path, out: Path, n_events: int, config: images.ImagesC
 def read_speed(path: Path, compression: str, batch: int = 256) -> float:
     """Events/s reading a file's images back in contiguous batches, for one filter."""
     out = OUTPUT / f"read_{compression}.h5"
-    images.convert_file(path, out, images_config={"compression": compression})
+    images.convert_file(path, out, images.ImagesConfig.from_section({"compression": compression}))
     start = time.process_time()
     with h5py.File(out) as h5:
         n = h5["hits-x"].shape[0]
@@ -247,7 +247,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args(argv)
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    config = images.ImagesConfig.from_config({})
+    config = images.ImagesConfig.from_section({})
     small = simulated_file(args.events_small)
     large = repeated_file(small, args.events_large)
 

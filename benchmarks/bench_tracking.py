@@ -17,7 +17,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from minerva_vertex import geometry, images, simulation, tracking  # noqa: E402
+from minerva_vertex import geometry, image_contract, images, simulation, tracking  # noqa: E402
 
 HIT_BRANCHES = ("hit_module", "hit_plane", "hit_view", "hit_strip", "hit_energy", "hit_time")
 
@@ -25,7 +25,7 @@ HIT_BRANCHES = ("hit_module", "hit_plane", "hit_view", "hit_strip", "hit_energy"
 def simulated_images(n_events: int, seed: int, **knobs):
     branches = simulation.generate(simulation.PhysicsModel.from_config(knobs), n_events, seed)
     imgs = images.hits_to_images({name: branches[name] for name in HIT_BRANCHES}, n_channels=1)
-    return {key: imgs[key] for key in images.VIEW_KEYS}, np.asarray(branches["mc_vtx_z"])
+    return {key: imgs[key] for key in image_contract.VIEW_KEYS}, np.asarray(branches["mc_vtx_z"])
 
 
 def main() -> None:
@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args()
-    params = tracking.TrackingParams.from_config({})
+    params = tracking.TrackingParams.from_section({})
     for label, knobs in (("nominal (with hadrons)", {}), ("muon only", {"muon_only": True})):
         imgs, true_z = simulated_images(args.events, args.seed, **knobs)
         tracking.reconstruct(

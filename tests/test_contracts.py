@@ -60,6 +60,44 @@ def test_result_part_leaves_out_only_run_only_knobs():
     assert settings.run_only(config, "scoring") == {"batch_size": config["scoring"]["batch_size"], "gpu": 0}
 
 
+
+def test_images_input_and_tracking_settings_are_filled_once_on_the_rules_way(monkeypatch):
+    """The rules build their settings from the validated config's sections as they are;
+    direct callers fill a partial section through ``from_section``, to the same values."""
+    import copy
+
+    from minerva_vertex import images, rootio, tracking
+    from minerva_vertex import workflow_config as wc
+
+    raw = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    config = copy.deepcopy(raw)
+    validate_config(config)  # as the Snakefile does: it fills every default
+    images_params = settings.result_part(config, "images", wc.images_settings(config, "simulation"))
+    tracking_params = settings.result_part(config, "tracking")
+    from_section = (
+        images.ImagesConfig.from_section(raw.get("images")),
+        rootio.InputSpec.from_section(raw.get("input")),
+        tracking.TrackingParams.from_section(raw.get("tracking")),
+    )
+
+    def no_second_fill(*args):
+        raise AssertionError("a filled section was filled again")
+
+    monkeypatch.setattr(settings, "section", no_second_fill)
+    from_rules = (
+        images.ImagesConfig.from_filled(settings.with_run_only(images_params, config, "images")),
+        rootio.InputSpec.from_filled(config["input"]),
+        tracking.TrackingParams.from_filled(settings.with_run_only(tracking_params, config, "tracking")),
+    )
+    assert from_rules == from_section
+    # Built from filled values, settings never fall back on a default of their own.
+    with pytest.raises(settings.SettingsError, match="'images.time_channel': missing"):
+        images.ImagesConfig.from_filled({"compression": "lz4"})
+    with pytest.raises(settings.SettingsError, match="'tracking.min_hit_energy_mev': missing"):
+        tracking.TrackingParams.from_filled({"chunk_events": 64})
+    with pytest.raises(settings.SettingsError, match="'input.tree': missing"):
+        rootio.InputSpec.from_filled({})
+
 def test_job_log_keeps_stderr_and_restores_it(tmp_path):
     script = (
         "import logging, sys, warnings\n"

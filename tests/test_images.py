@@ -12,8 +12,9 @@ import uproot
 from hit_files import CARRAYS_SIM, VECTORS_DATA, VECTORS_SIM, flat_hits, make_events, write_hit_file
 from shared_files import needs_fixtures
 
-from minerva_vertex import geometry, images, splits
-from minerva_vertex.rootio import InputFileError
+from minerva_vertex import geometry, image_contract, images, splits
+from minerva_vertex.images import pixels, summaries, writer
+from minerva_vertex.rootio import InputFileError, InputSpec
 
 MIP = 3.4  # MeV, the documented pixel unit
 
@@ -48,9 +49,16 @@ def reference_images(hits, event, n_channels=1):
     return out
 
 
-def convert(tmp_path, source, name="out", **kwargs):
+def convert(tmp_path, source, name="out", images_config=None, input_config=None):
     h5 = tmp_path / f"{name}.h5"
-    summary = images.convert_file(source, h5, sample="test", summary_path=tmp_path / f"{name}.summary.json", **kwargs)
+    summary = images.convert_file(
+        source,
+        h5,
+        images.ImagesConfig.from_section(images_config),
+        spec=InputSpec.from_section(input_config),
+        sample=images.Sample("test"),
+        summary_path=tmp_path / f"{name}.summary.json",
+    )
     return h5, summary
 
 
@@ -75,7 +83,7 @@ def test_fixture_pixels_match_their_hits(tmp_path, source):
         assert f.attrs["energy_scale_mev"] == MIP and "3.4 MeV" in f.attrs["energy_normalisation"]
         assert f.attrs["n_channels"] == 1 and f.attrs["sample"] == "test"
         assert bool(f.attrs["has_truth"]) == (source != VECTORS_DATA)
-        ids = images.unpack_eventids(f["eventids"][:])
+        ids = image_contract.unpack_eventids(f["eventids"][:])
         for field in ("run", "subrun", "gate", "slice"):
             np.testing.assert_array_equal(ids[field], hits[field])
     assert summary["events_read"] == summary["events_written"] == len(hits)
@@ -102,7 +110,7 @@ def test_segment_labels_at_known_z():
     # MINERVA.md: target windows first, then the target centres as thresholds.
     z = [4000.0, 4437.83, 4543.26, 4600.0, 4700.0, 4800.0, 5300.0, 5710.0, 5760.0, 5800.0, 6000.0]
     expected = [0, 1, 1, 6, 2, 7, 8, 9, 5, 5, 10]
-    labels = images.segment_labels(z)
+    labels = writer.segment_labels(z)
     np.testing.assert_array_equal(labels["segments"], expected)
     assert labels["zs"].dtype == np.float32
 
@@ -129,11 +137,11 @@ def test_time_channel(tmp_path):
 
 
 def test_eventid_packing():
-    ids = images.pack_eventids([9011, 1], [1, 9999], [1, 9999], [1, 99])
+    ids = writer.pack_eventids([9011, 1], [1, 9999], [1, 9999], [1, 99])
     np.testing.assert_array_equal(ids, np.array([90110001000101, 19999999999], dtype=np.uint64))
-    assert images.unpack_eventids(ids)["gate"].tolist() == [1, 9999]
+    assert image_contract.unpack_eventids(ids)["gate"].tolist() == [1, 9999]
     with pytest.raises(InputFileError, match=r"branch 'gate' entry 11: value 10000 does not fit"):
-        images.pack_eventids([1], [1], [10000], [1], entry_start=11)
+        writer.pack_eventids([1], [1], [10000], [1], entry_start=11)
 
 
 def test_hits_to_images_takes_awkward_or_flat(tmp_path):
@@ -143,7 +151,7 @@ def test_hits_to_images_takes_awkward_or_flat(tmp_path):
     counts = ak.num(jagged["hit_module"])
     b = images.hits_to_images({k: ak.flatten(v).to_numpy() for k, v in jagged.items()}, 2, counts=counts)
     for key in ("x", "u", "v"):
-        assert a[key].shape == (20, 2, 127, images.IMAGE_WIDTH[key])
+        assert a[key].shape == (20, 2, 127, image_contract.VIEW_WIDTH[key])
         np.testing.assert_array_equal(a[key], b[key])
         for event in (0, 19):
             np.testing.assert_allclose(a[key][event], reference_images(jagged, event, 2)[key], rtol=1e-4, atol=1e-4)
@@ -229,7 +237,7 @@ BAD_HITS = [
 def test_the_largest_plausible_hit_energy_still_converts(tmp_path):
     events = make_events(4, seed=6)
     energy = events["hits"]["energy"].to_list()
-    energy[2][0] = images.MAX_HIT_ENERGY_MEV
+    energy[2][0] = pixels.MAX_HIT_ENERGY_MEV
     events["hits"]["energy"] = ak.Array(energy)
     h5, _ = convert(tmp_path, write_hit_file(tmp_path / "hot.root", events))
     with h5py.File(h5) as f:
@@ -332,10 +340,10 @@ def test_lz4_encoder_round_trips_edge_cases(tmp_path):
     with h5py.File(tmp_path / "lz4.h5", "w") as f:
         for name, block in cases.items():
             d = f.create_dataset(name, shape=shape, chunks=shape, dtype=np.float32, **hdf5plugin.LZ4())
-            d.id.write_direct_chunk((0, 0, 0, 0), images._encode_lz4(block))
+            d.id.write_direct_chunk((0, 0, 0, 0), writer._encode_lz4(block))
             np.testing.assert_array_equal(d[()], block)
             by_filter = f.create_dataset(f"{name}_filter", data=block, chunks=shape, **hdf5plugin.LZ4())
-            assert by_filter.id.read_direct_chunk((0, 0, 0, 0))[1] == images._encode_lz4(block)
+            assert by_filter.id.read_direct_chunk((0, 0, 0, 0))[1] == writer._encode_lz4(block)
 
 
 @needs_fixtures
@@ -434,13 +442,13 @@ def test_a_file_with_every_hit_outside_the_window_is_an_error_unless_allowed(tmp
 def test_true_vertices_outside_the_window_are_counted_and_warned_about(tmp_path, caplog):
     events = make_events(6, seed=9)
     events["mc_vtx_z"][[1, 4]] = [20_000.0, -3_000.0]  # far downstream and far upstream
-    events["mc_vtx_z"][2] = images.WINDOW_Z_MM[1] + 10.0  # just past the last plane: fine
+    events["mc_vtx_z"][2] = summaries.WINDOW_Z_MM[1] + 10.0  # just past the last plane: fine
     path = write_hit_file(tmp_path / "far.root", events)
     with caplog.at_level("WARNING", logger="minerva_vertex.images"):
         _, summary = convert(tmp_path, path)
     assert summary["vertices_outside_window"] == 2
     assert "far.root: 2 true vertices" in caplog.text
-    total = images.sample_summary([summary, summary])
+    total = summaries.sample_summary([summary, summary])
     assert total["vertices_outside_window"] == 4
 
 

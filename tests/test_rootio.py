@@ -48,7 +48,7 @@ def test_tree_and_branches_can_be_remapped(tmp_path):
     events = make_events(30, seed=1)
     renamed = {("ev_run" if k == "run" else k): v for k, v in events.items()}
     path = write_hit_file(tmp_path / "own.root", renamed, tree="nukecc", hit_prefix="h")
-    spec = InputSpec.from_config(
+    spec = InputSpec.from_section(
         {
             "tree": "nukecc",
             "branches": {
@@ -64,7 +64,7 @@ def test_tree_and_branches_can_be_remapped(tmp_path):
 
 def test_unknown_branch_in_mapping_is_a_config_error():
     with pytest.raises(ValueError, match="input.branches.*hit_energie"):
-        InputSpec.from_config({"branches": {"hit_energie": "e"}})
+        InputSpec.from_section({"branches": {"hit_energie": "e"}})
 
 
 # --- file-level bad input ------------------------------------------------------------------
@@ -134,7 +134,7 @@ def test_missing_branch_is_named(tmp_path):
 
 @needs_fixtures
 def test_missing_remapped_branch_names_both_names():
-    spec = InputSpec.from_config({"branches": {"hit_energy": "pe_energy"}})
+    spec = InputSpec.from_section({"branches": {"hit_energy": "pe_energy"}})
     with pytest.raises(InputFileError, match=r"'pe_energy' \(contract 'hit_energy'\)"):
         HitFile(VECTORS_SIM, spec)
 

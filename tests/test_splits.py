@@ -7,6 +7,7 @@ from hit_files import VECTORS_SIM, make_events, write_hit_file
 from shared_files import needs_fixtures
 
 from minerva_vertex import images, splits
+from minerva_vertex.images import writer
 
 
 def test_mix64_is_splitmix64():
@@ -15,7 +16,7 @@ def test_mix64_is_splitmix64():
 
 
 def test_split_depends_only_on_the_event_id():
-    ids = images.pack_eventids(np.full(5000, 12), np.arange(5000) // 100, np.arange(5000) % 100 + 1, np.ones(5000))
+    ids = writer.pack_eventids(np.full(5000, 12), np.arange(5000) // 100, np.arange(5000) % 100 + 1, np.ones(5000))
     split = splits.split_of(ids)
     order = np.random.default_rng(1).permutation(len(ids))
     np.testing.assert_array_equal(splits.split_of(ids[order]), split[order])
@@ -24,7 +25,7 @@ def test_split_depends_only_on_the_event_id():
 
 
 def test_fractions_are_met_within_binomial_error():
-    ids = images.pack_eventids(
+    ids = writer.pack_eventids(
         np.full(100_000, 3), np.zeros(100_000), np.arange(100_000) % 10_000, np.arange(100_000) // 10_000
     )
     fractions = {"train": 0.7, "validation": 0.2, "test": 0.1}
@@ -65,7 +66,7 @@ def test_same_event_same_split_whatever_the_file_and_chunking(tmp_path):
     split_of = {}
     for path, chunk in [(whole, 64), (halves[0], 128), (halves[1], 1024)]:
         out = tmp_path / f"{path.stem}.h5"
-        images.convert_file(path, out, images_config={"chunk_events": chunk})
+        images.convert_file(path, out, images.ImagesConfig.from_section({"chunk_events": chunk}))
         with h5py.File(out) as f:
             for eventid, split in zip(f["eventids"][:], f["split"][:]):
                 split_of.setdefault(int(eventid), set()).add(int(split))
@@ -77,7 +78,7 @@ def test_same_event_same_split_whatever_the_file_and_chunking(tmp_path):
 def test_fixture_splits_are_stable_across_runs(tmp_path):
     runs = []
     for name, chunk in (("a", 64), ("b", 256)):
-        images.convert_file(VECTORS_SIM, tmp_path / f"{name}.h5", images_config={"chunk_events": chunk})
+        images.convert_file(VECTORS_SIM, tmp_path / f"{name}.h5", images.ImagesConfig.from_section({"chunk_events": chunk}))
         with h5py.File(tmp_path / f"{name}.h5") as f:
             runs.append(f["split"][:])
     np.testing.assert_array_equal(*runs)

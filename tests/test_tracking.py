@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from minerva_vertex import geometry as geo
-from minerva_vertex import images, simulation, tracking, tracking_files
+from minerva_vertex import image_contract, images, simulation, tracking, tracking_files
 
 REPO = Path(__file__).resolve().parents[1]
 SCALE_MEV = images.ENERGY_SCALE_MEV
@@ -20,7 +20,7 @@ MIP_MEV = 3.4  # a minimum-ionising particle across one plane (MINERVA.md)
 
 # --- drawn events -----------------------------------------------------------------------
 def blank_images(n_events: int) -> dict:
-    return {key: np.zeros((n_events, 1, geo.N_STRIPS, images.IMAGE_WIDTH[key]), np.float32) for key in images.VIEW_KEYS}
+    return {key: np.zeros((n_events, 1, geo.N_STRIPS, image_contract.VIEW_WIDTH[key]), np.float32) for key in image_contract.VIEW_KEYS}
 
 
 def draw_track(imgs: dict, event: int, start, direction, z_stop: float = np.inf, energy_mev: float = MIP_MEV) -> None:
@@ -53,7 +53,7 @@ def first_plane_after(z: float) -> float:
 def test_single_drawn_track_gives_its_upstream_end(vertex, direction):
     imgs = blank_images(1)
     draw_track(imgs, 0, vertex, direction)
-    params = tracking.TrackingParams.from_config({})
+    params = tracking.TrackingParams.from_section({})
     out = tracking.reconstruct(imgs, SCALE_MEV, params)
     expected_z = first_plane_after(vertex[2]) - params.upstream_offset_mm
     assert out["quality"][0] == tracking.QUALITY_THREE_VIEWS
@@ -88,7 +88,7 @@ def test_most_penetrating_track_is_the_muon_and_a_vertex_track_moves_the_vertex_
     out = tracking.reconstruct(imgs, SCALE_MEV)
     assert out["n_tracks"][0] == 2
     assert out["vtx_z"][0] < first_plane_after(5470.0)
-    assert out["vtx_z"][0] == pytest.approx(first_plane_after(vertex_z) - tracking.TrackingParams.from_config({}).upstream_offset_mm)
+    assert out["vtx_z"][0] == pytest.approx(first_plane_after(vertex_z) - tracking.TrackingParams.from_section({}).upstream_offset_mm)
 
 
 def test_chunking_does_not_change_the_result():
@@ -96,8 +96,8 @@ def test_chunking_does_not_change_the_result():
     imgs = blank_images(40)
     for event in range(40):
         draw_track(imgs, event, (*rng.uniform(-500, 500, 2), rng.uniform(4300, 6900)), rng.uniform(-0.3, 0.3, 2))
-    whole = tracking.reconstruct(imgs, SCALE_MEV, tracking.TrackingParams.from_config({"chunk_events": 64}))
-    chunked = tracking.reconstruct(imgs, SCALE_MEV, tracking.TrackingParams.from_config({"chunk_events": 7}))
+    whole = tracking.reconstruct(imgs, SCALE_MEV, tracking.TrackingParams.from_section({"chunk_events": 64}))
+    chunked = tracking.reconstruct(imgs, SCALE_MEV, tracking.TrackingParams.from_section({"chunk_events": 7}))
     for name in tracking.OUTPUT_FIELDS:
         np.testing.assert_array_equal(whole[name], chunked[name])
 
@@ -116,7 +116,7 @@ def simulated(n_events: int, seed: int, **knobs) -> tuple[dict, dict]:
     hits = {name: branches[name] for name in rootio_hit_branches()}
     imgs = images.hits_to_images(hits, n_channels=1)
     truth = {name: np.asarray(branches[name]) for name in ("mc_vtx_x", "mc_vtx_y", "mc_vtx_z")}
-    return {key: imgs[key] for key in images.VIEW_KEYS}, truth
+    return {key: imgs[key] for key in image_contract.VIEW_KEYS}, truth
 
 
 def rootio_hit_branches():
@@ -188,7 +188,7 @@ def image_file(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("tracking")
     root = simulation.simulate_file(simulation.PhysicsModel.nominal(), 150, 303, 0, folder / "part000.root")
     h5_path = folder / "part000.h5"
-    images.convert_file(root, h5_path, sample="toy")
+    images.convert_file(root, h5_path, sample=images.Sample("toy"))
     return h5_path
 
 
@@ -250,13 +250,13 @@ def test_missing_dataset_is_an_error_naming_it(tmp_path):
 # --- configuration ----------------------------------------------------------------------
 def test_config_section_schema_and_defaults_agree():
     schema = yaml.safe_load((REPO / "workflow/schemas/tracking.schema.yaml").read_text())["$defs"]["section"]["properties"]
-    defaults = tracking.TrackingParams.from_config({}).as_dict()
+    defaults = tracking.TrackingParams.from_section({}).as_dict()
     assert set(schema) == set(defaults)
     assert {key: spec["default"] for key, spec in schema.items()} == defaults
     config = yaml.safe_load((REPO / "config/config.yaml").read_text())["tracking"]
-    assert tracking.TrackingParams.from_config(config) == tracking.TrackingParams.from_config({})
+    assert tracking.TrackingParams.from_section(config) == tracking.TrackingParams.from_section({})
 
 
 def test_unknown_config_key_is_an_error_naming_it():
     with pytest.raises(ValueError, match="tracking.*hough_bins"):
-        tracking.TrackingParams.from_config({"hough_bins": 3})
+        tracking.TrackingParams.from_section({"hough_bins": 3})

@@ -79,7 +79,7 @@ def run_sample(tmp_path, name, knobs, model, n_events=160, seed=33):
     """A varied sample through simulation, images (every event a test event), tracking and scoring."""
     root = simulate_file(PhysicsModel.from_config(knobs), n_events, seed, 0, tmp_path / f"{name}.root")
     image = tmp_path / f"{name}.h5"
-    images.convert_file(root, image, images_config={"splits": dict(variations.EVALUATION_SPLITS)})
+    images.convert_file(root, image, images.ImagesConfig.from_section({"splits": dict(variations.EVALUATION_SPLITS)}))
     vertices = tmp_path / f"{name}.vertices.h5"
     tracking_files.track_vertex_file(image, vertices)
     scores = tmp_path / f"{name}.scores.h5"

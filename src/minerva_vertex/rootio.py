@@ -25,6 +25,8 @@ import awkward as ak
 import numpy as np
 import uproot
 
+from minerva_vertex import settings
+
 ID_BRANCHES = ("run", "subrun", "gate", "slice")
 HIT_INT_BRANCHES = ("hit_module", "hit_plane", "hit_view", "hit_strip")
 HIT_FLOAT_BRANCHES = ("hit_energy", "hit_time")
@@ -59,11 +61,14 @@ class InputSpec:
     allow_empty_tree: bool
 
     @classmethod
-    def from_config(cls, section: Mapping | None) -> InputSpec:
-        """The config section ``input``, the schema's defaults for what it leaves out."""
-        from minerva_vertex import settings
+    def from_section(cls, section: Mapping | None) -> InputSpec:
+        """The config section ``input``, validated, the schema's defaults for what it leaves out."""
+        return cls.from_filled(settings.section("input", section))
 
-        values = settings.section("input", section)
+    @classmethod
+    def from_filled(cls, section: Mapping) -> InputSpec:
+        """The ``input`` section of a validated config, every default already filled in."""
+        values = settings.filled("input", section, ("tree", "branches", "allow_empty_tree"))
         unknown = set(values["branches"]) - set(CONTRACT_BRANCHES)
         if unknown:
             raise ValueError(f"config key 'input.branches': unknown contract branch(es) {sorted(unknown)}")
@@ -138,7 +143,7 @@ class HitFile:
 
     def __init__(self, path, spec: InputSpec | None = None, *, has_truth: bool | None = None, need_time=False):
         self.path = str(path)
-        self.spec = spec or InputSpec.from_config({})
+        self.spec = spec or InputSpec.from_section({})
         self.need_time = need_time
         self._file = self._open()
         try:

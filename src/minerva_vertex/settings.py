@@ -9,6 +9,11 @@ Defaults are filled once, from the schemas, on either way in:
   such as ``training``) or :func:`entry` (one entry of a section of named entries, such as
   a model under ``models``) validates a partial section and fills what it leaves out.
 
+A settings class offers both ways: ``from_filled`` takes a filled section as it is (the
+rules'; :func:`filled` picks its keys and names one missing), ``from_section`` (or
+``from_dict`` for an entry) fills a partial one first through :func:`section` or
+:func:`entry`.
+
 So a dataclass, a rule or a keyword argument never holds a default of its own and no check
 is written twice.
 
@@ -94,6 +99,16 @@ def simulation_model(values: Mapping | None, name: str) -> dict:
 def entry(name: str, key: str, values: Mapping | None) -> dict:
     """Entry ``key`` of section ``name`` (e.g. a model) with defaults filled in, validated."""
     return _validated(values, schema_of(name, entry=True), f"{name}.{key}")
+
+
+def filled(name: str, values: Mapping, keys) -> dict:
+    """The ``keys`` of section ``name`` of a validated config, whose defaults the validation
+    filled in: nothing is filled again; a SettingsError names a key missing (a section
+    that never went through :func:`section` or the Snakefile's validation)."""
+    missing = [key for key in keys if key not in values]
+    if missing:
+        raise SettingsError(f"{name}.{missing[0]}", "missing; expected a section with its defaults filled in")
+    return {key: values[key] for key in keys}
 
 
 # Knobs that change how a job runs but never what it writes: the scheduler's resources and

@@ -83,7 +83,7 @@ def track_vertex_file(
     image_path, output_path, params: tracking.TrackingParams | None = None, progress: bool = False
 ) -> dict:
     """Track-based vertex of every event of one image file; returns the output arrays."""
-    params = params or tracking.TrackingParams.from_config({})
+    params = params or tracking.TrackingParams.from_section({})
     with h5py.File(image_path, "r") as h5:
         n_events, scale = _check_image_file(h5, image_path)
         results = []

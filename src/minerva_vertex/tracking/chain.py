@@ -52,7 +52,7 @@ def reconstruct(
 ) -> dict:
     """Track-based vertex of every event, in chunks of ``params.chunk_events``; returns the
     arrays of :data:`OUTPUT_FIELDS`, one entry per event."""
-    params = params or TrackingParams.from_config({})
+    params = params or TrackingParams.from_section({})
     _checked_images({key: images[key][:1] for key in ("x", "u", "v")})
     n_events = len(images["x"])
     parts = []

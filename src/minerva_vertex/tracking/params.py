@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
+from minerva_vertex import settings
+
 
 @dataclass(frozen=True)
 class TrackingParams:
@@ -36,11 +38,16 @@ class TrackingParams:
     chunk_events: int  # a multiple of the image files' 64-event HDF5 chunks
 
     @classmethod
-    def from_config(cls, section: Mapping | None) -> TrackingParams:
-        """Parameters from the config section ``tracking``, the schema's defaults for the rest."""
-        from minerva_vertex import settings
+    def from_section(cls, section: Mapping | None) -> TrackingParams:
+        """Parameters from the config section ``tracking``, validated, the schema's defaults
+        for what it leaves out (callers outside the workflow)."""
+        return cls.from_filled(settings.section("tracking", section))
 
-        values = settings.section("tracking", section)
+    @classmethod
+    def from_filled(cls, section: Mapping) -> TrackingParams:
+        """Parameters from the ``tracking`` section of a validated config, every default
+        already filled in (the rule's)."""
+        values = settings.filled("tracking", section, [f.name for f in fields(cls)])
         values["fit_tolerance_strips"] = tuple(float(v) for v in values["fit_tolerance_strips"])
         return cls(**values)
 
