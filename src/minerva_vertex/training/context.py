@@ -15,6 +15,7 @@ from typing import Callable
 
 import torch
 
+from minerva_vertex.datasets import ChunkedBatches, InMemoryBatches
 from minerva_vertex.devices import Compute
 from minerva_vertex.models import VertexCNN
 
@@ -43,14 +44,17 @@ class StartingWeights:
     file: str | Path | None = None
 
 
+EventBatches = InMemoryBatches | ChunkedBatches
+
+
 @dataclass
 class Batches:
     """The events trained and validated on; the target sample's only for a DANN."""
 
-    source_train: object
-    source_val: object
-    target_train: object | None = None
-    target_val: object | None = None
+    source_train: EventBatches
+    source_val: EventBatches
+    target_train: EventBatches | None = None
+    target_val: EventBatches | None = None
 
 
 @dataclass
