@@ -28,14 +28,13 @@ import yaml
 
 from minerva_vertex import datasets, domain_study, training
 from minerva_vertex.devices import Compute
-from minerva_vertex.training.loop import predict_logits
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def batches(files, split, labels, max_events, settings):
-    return datasets.load_batches(files, split, channels=settings.channels, labels=labels, batch_size=512,
-                                 max_events=max_events, memory_limit_mb=4096, chunk_events=4096)
+    reading = datasets.ReadOptions(batch_size=512, memory_limit_mb=4096, chunk_events=4096)
+    return datasets.load_batches(files, split, reading, channels=settings.channels, labels=labels, max_events=max_events)
 
 
 def train_and_score(name, entry, source, target, args, options, init_state=None):
@@ -48,17 +47,17 @@ def train_and_score(name, entry, source, target, args, options, init_state=None)
     with tempfile.TemporaryDirectory() as checkpoint_dir:
         result = training.train(settings, train_on, target if settings.kind == "dann" else (),
                                 checkpoint_dir=checkpoint_dir, options=options,
-                                init_state=init_state if settings.init_from else None)
+                                init=training.StartingWeights(init_state) if settings.init_from else None)
     model = result.model
     accuracy = {}
     for side, files in (("source", source), ("target", target)):
-        logits, labels = predict_logits(model, batches(files, "test", True, args.test_events, settings), compute)[:2]
+        logits, labels = training.predict_logits(model, batches(files, "test", True, args.test_events, settings), compute)[:2]
         accuracy[side] = domain_study.accuracy(logits, labels)
     risks = {}
     if settings.kind == "dann":
-        src_logits, src_labels, src_features = predict_logits(
+        src_logits, src_labels, src_features = training.predict_logits(
             model, batches(source, "validation", True, args.val_events, settings), compute, features=True)
-        tgt_logits, _, tgt_features = predict_logits(
+        tgt_logits, _, tgt_features = training.predict_logits(
             model, batches(target, "validation", False, args.val_events, settings), compute, features=True)
         risks = domain_study.risks(src_logits, src_labels, src_features, tgt_logits, tgt_features, seed=settings.seed)
     scored = domain_study.Scored(name, settings.kind, settings.seed, entry.get("domain_loss_weight"),

@@ -32,7 +32,6 @@ import yaml
 
 from minerva_vertex import datasets, metrics, training
 from minerva_vertex.devices import Compute
-from minerva_vertex.training.loop import predict_logits
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -70,7 +69,7 @@ class Curve:
 
     def score(self, seen: int, model) -> None:
         cpu, wall = time.process_time(), time.perf_counter()
-        logits, labels = predict_logits(model, self.test, self.compute)[:2]
+        logits, labels = training.predict_logits(model, self.test, self.compute)[:2]
         correct, n = int((logits.argmax(1) == labels).sum()), len(labels)
         lo, hi = metrics.clopper_pearson(correct, n)
         self.rows.append({
@@ -89,15 +88,13 @@ class Curve:
 def run_recipe(name: str, entry: dict, files: list[str], target_files: list[str], args, options) -> list[dict]:
     settings = training.TrainSettings.from_dict(entry, name)
     compute = Compute.for_options(options)
-    test = datasets.load_batches(
-        files, "test", channels=settings.channels, labels=True, batch_size=512, max_events=args.test_events,
-        memory_limit_mb=4096, chunk_events=4096,
-    )
+    reading = datasets.ReadOptions(batch_size=512, memory_limit_mb=4096, chunk_events=4096)
+    test = datasets.load_batches(files, "test", reading, channels=settings.channels, labels=True, max_events=args.test_events)
     print(f"{name}: {entry}", flush=True)
     curve = Curve(test, compute, settings.batch_size, args.every)
     with tempfile.TemporaryDirectory() as checkpoint_dir:
         target = target_files if settings.kind == "dann" else ()
-        training.train(settings, files, target, checkpoint_dir=checkpoint_dir, options=options, on_step=curve)
+        training.train(settings, files, target, checkpoint_dir=checkpoint_dir, options=options, hooks=training.Hooks(on_step=curve))
     return [{"recipe": name, **row} for row in curve.rows]
 
 

@@ -157,9 +157,9 @@ def measure(args: argparse.Namespace, workdir: Path) -> None:
         source = write_synthetic(workdir, args.events, seed=1)
         target = write_synthetic(workdir, args.events, seed=2, shift=0.5)
     split = "train"
-    load = dict(channels=1, batch_size=args.batch_size, max_events=args.events, memory_limit_mb=4096, chunk_events=4096)
-    src = datasets.load_batches(source, split, labels=True, **load)
-    tgt = datasets.load_batches(target, split, labels=False, **load)
+    reading = datasets.ReadOptions(batch_size=args.batch_size, memory_limit_mb=4096, chunk_events=4096)
+    src = datasets.load_batches(source, split, reading, channels=1, labels=True, max_events=args.events)
+    tgt = datasets.load_batches(target, split, reading, channels=1, labels=False, max_events=args.events)
     views, labels, tviews = src.views, src.labels, tgt.views
     n = min(len(labels), tgt.n_events)
     views, labels, tviews = [v[:n] for v in views], labels[:n], [v[:n] for v in tviews]

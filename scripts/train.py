@@ -17,10 +17,12 @@ with job_log(snakemake.log[0], attempts_path=paths.attempts_log(snakemake.log[0]
         training.RunOptions.from_filled(settings.with_run_only(snakemake.params.run, snakemake.config, "training")),
         source_files=snakemake.input.source,
         target_files=snakemake.input.get("target", []),
-        checkpoint_dir=snakemake.params.checkpoint_dir,
-        weights=snakemake.output.weights,
-        config_out=snakemake.output.config,
-        metrics_out=snakemake.output.metrics,
+        files=training.ModelFiles(
+            weights=snakemake.output.weights,
+            config=snakemake.output.config,
+            metrics=snakemake.output.metrics,
+            checkpoint_dir=snakemake.params.checkpoint_dir,
+        ),
         init_weights=snakemake.input.get("init"),
     )
     best = result.metrics[result.best_epoch]

@@ -8,7 +8,8 @@ import torch
 from image_fixtures import write_sample
 from minerva_vertex import datasets
 
-IN_MEMORY = {"max_events": None, "memory_limit_mb": 4096, "chunk_events": 4096}
+def in_memory(batch_size):
+    return datasets.ReadOptions(batch_size=batch_size, memory_limit_mb=4096, chunk_events=4096)
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +26,9 @@ def all_events(batches, generator=None):
 
 
 def test_in_memory_and_chunked_give_the_same_events(sample):
-    memory = datasets.load_batches(sample, "train", channels=1, labels=True, batch_size=7, **IN_MEMORY)
-    chunked = datasets.load_batches(
-        sample, "train", channels=1, labels=True, batch_size=7, max_events=None, memory_limit_mb=0.001, chunk_events=10
-    )
+    memory = datasets.load_batches(sample, "train", in_memory(7), channels=1, labels=True)
+    chunks = datasets.ReadOptions(batch_size=7, memory_limit_mb=0.001, chunk_events=10)
+    chunked = datasets.load_batches(sample, "train", chunks, channels=1, labels=True)
     assert isinstance(memory, datasets.InMemoryBatches) and isinstance(chunked, datasets.ChunkedBatches)
     assert memory.n_events == chunked.n_events == 3 * 24 and len(memory) == len(chunked)
     sizes = [len(b) for b in chunked.epoch(torch.Generator().manual_seed(0))]
@@ -42,7 +42,7 @@ def test_in_memory_and_chunked_give_the_same_events(sample):
 
 
 def test_labels_match_the_file_and_split(sample):
-    batches = datasets.load_batches(sample[:1], "validation", channels=1, labels=True, batch_size=100, **IN_MEMORY)
+    batches = datasets.load_batches(sample[:1], "validation", in_memory(100), channels=1, labels=True)
     x, y = all_events(batches)
     with h5py.File(sample[0]) as h5:
         rows = np.flatnonzero(h5["split"][:] == 1)
@@ -54,10 +54,10 @@ def test_labels_match_the_file_and_split(sample):
 
 def test_unlabelled_reading_never_needs_segments(tmp_path):
     files = write_sample(tmp_path, 1, 20, seed=3, has_truth=False)
-    batches = datasets.load_batches(files, "train", channels=1, labels=False, batch_size=4, **IN_MEMORY)
+    batches = datasets.load_batches(files, "train", in_memory(4), channels=1, labels=False)
     assert all(b.labels is None for b in batches.epoch())
     with pytest.raises(datasets.ImageFileError, match="part000.h5.*'segments' missing"):
-        datasets.load_batches(files, "train", channels=1, labels=True, batch_size=4, **IN_MEMORY)
+        datasets.load_batches(files, "train", in_memory(4), channels=1, labels=True)
 
 
 def test_channels_checked_against_file(sample):
@@ -72,7 +72,7 @@ def test_max_events_takes_every_file_in_proportion(sample):
 
 
 def test_epoch_order_depends_on_the_generator_only(sample):
-    batches = datasets.load_batches(sample, "train", channels=1, labels=True, batch_size=8, **IN_MEMORY)
+    batches = datasets.load_batches(sample, "train", in_memory(8), channels=1, labels=True)
     first = [b.labels for b in batches.epoch(torch.Generator().manual_seed(4))]
     again = [b.labels for b in batches.epoch(torch.Generator().manual_seed(4))]
     other = [b.labels for b in batches.epoch(torch.Generator().manual_seed(5))]

@@ -44,6 +44,11 @@ def settings(kind="cnn", **overrides):
     return training.TrainSettings.from_dict(values)
 
 
+def model_files(directory, checkpoint_dir):
+    """A model's outputs under ``directory``, named as rule train names them."""
+    return training.ModelFiles(directory / "weights.pt", directory / "config.yaml", directory / "metrics.csv", checkpoint_dir)
+
+
 def same_weights(a, b):
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
@@ -74,10 +79,7 @@ def test_outputs_and_determinism(samples, tmp_path):
         settings(),
         FAST,
         source_files=source,
-        checkpoint_dir=tmp_path / "ck1",
-        weights=out / "weights.pt",
-        config_out=out / "config.yaml",
-        metrics_out=out / "metrics.csv",
+        files=model_files(out, tmp_path / "ck1"),
     )
     metrics = pd.read_csv(out / "metrics.csv")
     assert list(metrics.columns) == list(training.METRIC_COLUMNS) and len(metrics) == 2
@@ -139,7 +141,7 @@ def test_a_dann_started_from_a_cnn_takes_its_weights_and_a_fresh_domain_classifi
     # Training starts where the CNN ended (a vanishing rate keeps it there), not at random weights.
     still = dict(epochs=1, input_transform="sqrt", learning_rate=1e-12, seed=4)
     started = training.train(settings("dann", init_from="cnn", **still), source, target, checkpoint_dir=tmp_path / "ck2",
-                             options=FAST, init_state=state)
+                             options=FAST, init=training.StartingWeights(state))
     scratch = training.train(settings("dann", **still), source, target, checkpoint_dir=tmp_path / "ck3", options=FAST)
     distance = lambda m: sum(float((m.state_dict()[k] - v).abs().sum()) for k, v in cnn.state_dict().items())  # noqa: E731
     assert distance(started.model) < 1e-3 * distance(scratch.model)
@@ -210,7 +212,7 @@ KILLED_RUN = textwrap.dedent(
     training.train(
         training.TrainSettings(**args["settings"]), args["source"], args["target"],
         checkpoint_dir=args["checkpoint_dir"], options=training.RunOptions.from_section({"progress": False}),
-        on_epoch_end=die,
+        hooks=training.Hooks(on_epoch_end=die),
     )
     """
 )
@@ -251,7 +253,7 @@ def test_the_checkpoint_keeps_the_selection_score_and_an_older_one_still_resumes
         raise Stop
 
     with pytest.raises(Stop):
-        training.train(s, source, target, checkpoint_dir=tmp_path / "ck", options=FAST, on_epoch_end=stop)
+        training.train(s, source, target, checkpoint_dir=tmp_path / "ck", options=FAST, hooks=training.Hooks(on_epoch_end=stop))
     path = tmp_path / "ck" / training.CHECKPOINT_NAME
     state = torch.load(path, weights_only=True)
     assert state["best_selection_score"] == state["metrics"][0]["val_dev_risk"]  # the DEV risk, not a loss
@@ -380,7 +382,7 @@ def test_run_options_of_the_training_section_reach_the_training(samples, tmp_pat
     options = training.RunOptions.from_filled(settings_module.with_run_only(params, config, "training"))
     training.train_to_files(
         "cnn", settings(epochs=1), options, source_files=source,
-        checkpoint_dir=tmp_path / "ck", weights=out / "w.pt", config_out=out / "config.yaml", metrics_out=out / "m.csv",
+        files=training.ModelFiles(out / "w.pt", out / "config.yaml", out / "m.csv", tmp_path / "ck"),
     )
     assert built and set(built) == {7}  # over 1 MB: read by chunks of 7
     recorded = yaml.safe_load((out / "config.yaml").read_text())["run"]
@@ -487,7 +489,7 @@ KILLED_MID_EPOCH = textwrap.dedent(
     options = training.RunOptions.from_section({"progress": False, "checkpoint_minutes": 0})
     training.train(
         training.TrainSettings(**args["settings"]), args["source"], args["target"],
-        checkpoint_dir=args["checkpoint_dir"], options=options, on_step=die,
+        checkpoint_dir=args["checkpoint_dir"], options=options, hooks=training.Hooks(on_step=die),
     )
     """
 )
@@ -509,7 +511,8 @@ def test_a_job_killed_mid_epoch_resumes_there_and_ends_with_the_uninterrupted_we
 
     steps_seen = []
     options = training.RunOptions.from_section({"progress": False, "checkpoint_minutes": 0})
-    resumed = training.train(s, source, target, checkpoint_dir=checkpoint_dir, options=options, on_step=lambda n, m: steps_seen.append(n))
+    resumed = training.train(s, source, target, checkpoint_dir=checkpoint_dir, options=options,
+                             hooks=training.Hooks(on_step=lambda n, m: steps_seen.append(n)))
     assert steps_seen[0] == 4  # steps 1-3 are not trained again
     assert (resumed.resumed_from_epoch, resumed.resumed_from_step) == (0, 3)
     assert training.describe_resume(resumed) == "resumed in epoch 1 after step 3"
@@ -524,8 +527,7 @@ def test_a_job_killed_mid_epoch_resumes_there_and_ends_with_the_uninterrupted_we
 def _train_files(name, source, tmp_path, **kwargs):
     out = tmp_path / "models" / name
     return training.train_to_files(
-        name, settings(epochs=1), FAST, source_files=source, checkpoint_dir=tmp_path / "ck",
-        weights=out / "weights.pt", config_out=out / "config.yaml", metrics_out=out / "metrics.csv", **kwargs,
+        name, settings(epochs=1), FAST, source_files=source, files=model_files(out, tmp_path / "ck"), **kwargs,
     )
 
 

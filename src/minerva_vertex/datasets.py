@@ -266,32 +266,34 @@ def _take(batch: Batch, start: int, stop: int) -> Batch:
     return Batch(batch.x[start:stop], batch.u[start:stop], batch.v[start:stop], labels)
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """How a selection's events are read and batched: ``batch_size`` events a batch, held in
+    memory when they fit ``memory_limit_mb`` (else read ``chunk_events`` at a time), kept on
+    ``device`` (where the batches are used) when they take under half its free memory
+    (:func:`devices.data_device`), else on the CPU; ``progress``: a bar while reading."""
+
+    batch_size: int
+    memory_limit_mb: float
+    chunk_events: int
+    device: torch.device | str = "cpu"
+    progress: bool = False
+
+
 def load_batches(
-    paths: Sequence[str | Path],
-    split: str,
-    *,
-    channels: int,
-    labels: bool,
-    batch_size: int,
-    max_events: int | None,
-    memory_limit_mb: float,
-    chunk_events: int,
-    device: torch.device | str = "cpu",
-    progress: bool = False,
+    paths: Sequence[str | Path], split: str, reading: ReadOptions, *, channels: int, labels: bool | str,
+    max_events: int | None = None,
 ) -> InMemoryBatches | ChunkedBatches:
-    """Batches of one split of a sample: in memory when they fit ``memory_limit_mb``,
+    """Batches of one split of a sample: in memory when they fit ``reading.memory_limit_mb``,
     else read chunk by chunk. Labels are read only when asked for: ``labels`` True or 'segments' reads the
-    segments, 'planecodes' the plane codes, False none. ``device``: where the batches are used;
-    the events are held there when they take under half its free memory
-    (:func:`devices.data_device`), else on the CPU. Each file is opened and checked once here."""
+    segments, 'planecodes' the plane codes, False none. Each file is opened and checked once here."""
     selection = select_events(paths, split, channels, labels, max_events)
     n = n_selected(selection)
     if n == 0:
         raise ImageFileError(f"no events of split '{split}' in {', '.join(map(str, paths))}")
     n_bytes = n * bytes_per_event(channels)
-    device = data_device(torch.device(device), n_bytes)
-    if n_bytes <= memory_limit_mb * 2**20:
-        views, y = read_selection(selection, channels, labels, progress)
-        return InMemoryBatches(views, y, batch_size, device)
-    return ChunkedBatches(selection, channels, labels, batch_size, chunk_events, device)
-
+    device = data_device(torch.device(reading.device), n_bytes)
+    if n_bytes <= reading.memory_limit_mb * 2**20:
+        views, y = read_selection(selection, channels, labels, reading.progress)
+        return InMemoryBatches(views, y, reading.batch_size, device)
+    return ChunkedBatches(selection, channels, labels, reading.batch_size, reading.chunk_events, device)

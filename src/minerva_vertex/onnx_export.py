@@ -214,17 +214,11 @@ def validation_events(image_files: Sequence[str | Path], channels: int, n_events
     from minerva_vertex import datasets
     from minerva_vertex.image_contract import bytes_per_event
 
-    batches = datasets.load_batches(
-        list(image_files),
-        "validation",
-        channels=channels,
-        labels=False,
-        batch_size=n_events,
-        max_events=n_events,
-        # A check batch is small (about 50 kB an event): always read in one go.
-        memory_limit_mb=1 + n_events * bytes_per_event(channels) / 2**20,
-        chunk_events=n_events,
+    # A check batch is small (about 50 kB an event): always read in one go.
+    reading = datasets.ReadOptions(
+        batch_size=n_events, memory_limit_mb=1 + n_events * bytes_per_event(channels) / 2**20, chunk_events=n_events
     )
+    batches = datasets.load_batches(list(image_files), "validation", reading, channels=channels, labels=False, max_events=n_events)
     return next(iter(batches.epoch(shuffle=False))).views()
 
 

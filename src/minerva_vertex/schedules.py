@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 GANIN_LAMBDA_GAMMA = 10.0  # Ganin et al. 2016, sec. 5.2.2
 CAFFE_INV_GAMMA = 1e-4  # MINERvA's Caffe solver ("inv" policy)
@@ -84,26 +85,29 @@ def onecycle_learning_rate(base: float, p: float, warmup: float) -> float:
     return _cosine_between(base, initial / ONECYCLE_FINAL_DIV_FACTOR, (p - warmup) / (1.0 - warmup) if warmup < 1 else 1.0)
 
 
-def learning_rate(
-    schedule: str,
-    base: float,
-    step: int,
-    total_steps: int,
-    *,
-    inv_gamma: float = CAFFE_INV_GAMMA,
-    power: float = CAFFE_INV_POWER,
-    alpha: float = GANIN_LR_ALPHA,
-    warmup: float = 0.0,
-) -> float:
-    """The learning rate of ``schedule`` at ``step`` of ``total_steps``."""
-    if schedule == "constant":
-        return base
-    if schedule == "inv":
-        return inv_learning_rate(base, step, inv_gamma, power)
-    if schedule == "ganin":
-        return ganin_learning_rate(base, progress(step, total_steps), alpha, power)
-    if schedule == "cosine":
-        return cosine_learning_rate(base, progress(step, total_steps), warmup)
-    if schedule == "onecycle":
-        return onecycle_learning_rate(base, progress(step, total_steps), warmup)
-    raise ValueError(f"unknown learning-rate schedule '{schedule}' (known: {', '.join(LR_SCHEDULES)})")
+@dataclass(frozen=True)
+class LearningRateSchedule:
+    """A learning-rate schedule (``name``, one of ``LR_SCHEDULES``) from the ``base`` rate, with
+    its constants: ``inv_gamma`` and ``power`` of ``inv`` (``power`` is also Ganin's beta),
+    ``alpha`` of ``ganin``, the ``warmup`` fraction of ``cosine`` and ``onecycle``."""
+
+    name: str
+    base: float
+    inv_gamma: float = CAFFE_INV_GAMMA
+    power: float = CAFFE_INV_POWER
+    alpha: float = GANIN_LR_ALPHA
+    warmup: float = 0.0
+
+    def at(self, step: int, total_steps: int) -> float:
+        """The learning rate at ``step`` of ``total_steps``."""
+        if self.name == "constant":
+            return self.base
+        if self.name == "inv":
+            return inv_learning_rate(self.base, step, self.inv_gamma, self.power)
+        if self.name == "ganin":
+            return ganin_learning_rate(self.base, progress(step, total_steps), self.alpha, self.power)
+        if self.name == "cosine":
+            return cosine_learning_rate(self.base, progress(step, total_steps), self.warmup)
+        if self.name == "onecycle":
+            return onecycle_learning_rate(self.base, progress(step, total_steps), self.warmup)
+        raise ValueError(f"unknown learning-rate schedule '{self.name}' (known: {', '.join(LR_SCHEDULES)})")

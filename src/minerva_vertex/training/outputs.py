@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -14,8 +14,10 @@ from minerva_vertex import image_contract, safe_write
 from minerva_vertex.models import VertexCNN, build_model, count_parameters
 
 from .checkpoints import CHECKPOINT_FORMAT
-from .loop import NonFiniteLossError, TrainResult, train
+from .context import StartingWeights
+from .loop import TrainResult, train
 from .settings import RunOptions, TrainSettings
+from .steps import NonFiniteLossError
 
 METRIC_COLUMNS = (
     "epoch",
@@ -129,6 +131,16 @@ def _resolved(result: TrainResult) -> dict:
     return {"device": compute.device.type, "channels_last": compute.channels_last, "precision": compute.precision}
 
 
+@dataclass(frozen=True)
+class ModelFiles:
+    """Where one model's files go: rule train's outputs and the checkpoint directory outside them."""
+
+    weights: str | Path
+    config: str | Path
+    metrics: str | Path
+    checkpoint_dir: str | Path
+
+
 def train_to_files(
     name: str,
     settings: TrainSettings,
@@ -136,37 +148,31 @@ def train_to_files(
     *,
     source_files: Sequence[str | Path],
     target_files: Sequence[str | Path] = (),
-    checkpoint_dir: str | Path,
-    weights: str | Path,
-    config_out: str | Path,
-    metrics_out: str | Path,
+    files: ModelFiles,
     init_weights: str | Path | None = None,
 ) -> TrainResult:
     """What rule ``train`` does: train model ``name`` (resuming when possible) and write every
     output. ``init_weights``: the weights file of the model named by ``init_from``. Its
     ``config.yaml`` records the run options with the device (cpu or cuda), precision (fp32
     or bf16) and memory format the training resolved and used."""
-    init_state = None if init_weights is None else initial_state(init_weights, settings)
+    init = None if init_weights is None else StartingWeights(initial_state(init_weights, settings), init_weights)
     # Event ids shared between a sample's files would pair events with the wrong truth at
     # the metrics: found here, before the training time is spent.
-    for files in (source_files, target_files):
-        image_contract.check_sample_ids(files)
+    for sample in (source_files, target_files):
+        image_contract.check_sample_ids(sample)
     try:
-        result = train(
-            settings, source_files, target_files, checkpoint_dir=checkpoint_dir, options=options,
-            init_state=init_state, init_identity=() if init_weights is None else (init_weights,),
-        )
+        result = train(settings, source_files, target_files, checkpoint_dir=files.checkpoint_dir, options=options, init=init)
     except NonFiniteLossError as error:
-        files = ", ".join(_some([*source_files, *target_files]))
+        shown = ", ".join(_some([*source_files, *target_files]))
         raise NonFiniteLossError(
-            f"model '{name}': {error}; its image files ({files}) may hold absurd pixel values, "
+            f"model '{name}': {error}; its image files ({shown}) may hold absurd pixel values, "
             "or the learning rate is too high"
         ) from None
-    save_weights(result.model, settings, weights, result.best_epoch)
+    save_weights(result.model, settings, files.weights, result.best_epoch)
     write_settings_yaml(
         settings,
         name,
-        config_out,
+        files.config,
         {
             "run": {**asdict(options), **_resolved(result), "threads": torch.get_num_threads()},
             "source_files": [str(p) for p in source_files],
@@ -177,5 +183,5 @@ def train_to_files(
             "resumed_from_step": result.resumed_from_step,
         },
     )
-    write_metrics_csv(result.metrics, metrics_out)
+    write_metrics_csv(result.metrics, files.metrics)
     return result
