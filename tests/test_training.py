@@ -495,11 +495,14 @@ KILLED_MID_EPOCH = textwrap.dedent(
 )
 
 
-def test_a_job_killed_mid_epoch_resumes_there_and_ends_with_the_uninterrupted_weights(samples, tmp_path):
+@pytest.mark.parametrize("averaging", ["none", "ema"])
+def test_a_job_killed_mid_epoch_resumes_there_and_ends_with_the_uninterrupted_weights(samples, tmp_path, averaging):
     import json
 
     source, target = samples
-    s = settings("dann", epochs=1, batch_size=2)  # one epoch: only the mid-epoch checkpoint can be resumed
+    # One epoch: only the mid-epoch checkpoint can be resumed. With weight averaging the kept
+    # weights are the average, which must come back from the checkpoint too.
+    s = settings("dann", epochs=1, batch_size=2, weight_averaging=averaging, ema_decay=0.7)
     checkpoint_dir = tmp_path / "killed"
     args = dict(settings=asdict(s), source=source, target=target, checkpoint_dir=str(checkpoint_dir), kill_after=4)
     args["threads"] = torch.get_num_threads()
@@ -521,6 +524,33 @@ def test_a_job_killed_mid_epoch_resumes_there_and_ends_with_the_uninterrupted_we
     a, b = resumed.metrics[0], straight.metrics[0]
     assert a["train_label_loss"] == pytest.approx(b["train_label_loss"], rel=1e-6)
     assert a["train_domain_accuracy"] == b["train_domain_accuracy"] and a["val_label_loss"] == b["val_label_loss"]
+
+
+def test_the_kept_weights_are_the_moving_average_of_the_trained_ones(samples, tmp_path):
+    """With weight_averaging: ema the kept network is the exponential moving average of the
+    weights after each step (the first step's copied), worked out here by hand from the
+    trajectory of the same training without averaging, which averaging must not change."""
+    source, _ = samples
+    trajectory = []
+
+    def record(steps, model):
+        trajectory.append({k: v.detach().clone().double() for k, v in model.state_dict().items()})
+
+    plain = settings(epochs=1, batch_size=4)
+    training.train(plain, source, checkpoint_dir=tmp_path / "plain", options=FAST, hooks=training.Hooks(on_step=record))
+    decay = 0.8
+    average = dict(trajectory[0])
+    for weights in trajectory[1:]:
+        average = {k: decay * average[k] + (1 - decay) * weights[k] for k in average}
+    averaged = training.train(
+        settings(epochs=1, batch_size=4, weight_averaging="ema", ema_decay=decay), source,
+        checkpoint_dir=tmp_path / "ema", options=FAST,
+    )
+    kept = averaged.model.state_dict()
+    assert len(trajectory) > 3
+    for key, value in average.items():
+        torch.testing.assert_close(kept[key].double(), value, rtol=1e-5, atol=1e-6)
+    assert not torch.equal(kept["predictor.net.0.weight"].double(), trajectory[-1]["predictor.net.0.weight"])
 
 
 # --- what stops a training early, with a named error ------------------------------------------

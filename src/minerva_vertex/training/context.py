@@ -4,7 +4,9 @@ its optimiser, the run state and the checkpoint it resumes from. Every step of
 
 A piece of state that trains along with the weights belongs to :class:`Learner`: its
 ``step`` updates it, ``state``/``load`` carry it through the checkpoint and ``weights``
-is what a selected epoch keeps.
+is what a selected epoch keeps. The moving average of the weights (``weight_averaging:
+ema``) is such a piece: it is what is validated and kept, the trained weights go on
+training.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from minerva_vertex.datasets import ChunkedBatches, InMemoryBatches
 from minerva_vertex.devices import Compute
@@ -57,32 +60,52 @@ class Batches:
     target_val: EventBatches | None = None
 
 
+def moving_average(model: VertexCNN, decay: float) -> AveragedModel:
+    """An exponential moving average of ``model``'s weights: ``decay`` of the average and
+    ``1 - decay`` of the new weights at each update; its first update copies the weights."""
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))
+
+
 @dataclass
 class Learner:
-    """The network, its optimiser and the module the steps run (the network, compiled or not)."""
+    """The network, its optimiser, the module the steps run (the network, compiled or not)
+    and, with weight averaging, the moving average of its weights."""
 
     model: VertexCNN
     optimizer: torch.optim.Optimizer
     step_model: torch.nn.Module
+    averaged: AveragedModel | None = None
 
     def set_learning_rate(self, rate: float) -> None:
         for group in self.optimizer.param_groups:
             group["lr"] = rate
 
     def step(self, s: TrainSettings, source, target, lambda_: float, compute: Compute) -> StepLosses:
-        return train_step(self.step_model, self.optimizer, s, source, target, lambda_, compute)
+        losses = train_step(self.step_model, self.optimizer, s, source, target, lambda_, compute)
+        if self.averaged is not None:
+            self.averaged.update_parameters(self.model)
+        return losses
+
+    def kept(self) -> VertexCNN:
+        """The network as it is validated and kept: the moving average when there is one."""
+        return self.model if self.averaged is None else self.averaged.module
 
     def weights(self) -> dict:
-        """A CPU copy of the weights, as a selected epoch keeps them."""
-        return {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+        """A CPU copy of the kept weights, as a selected epoch keeps them."""
+        return {k: v.detach().cpu().clone() for k, v in self.kept().state_dict().items()}
 
     def state(self) -> dict:
         """What a checkpoint holds of it."""
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
+        state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
+        if self.averaged is not None:
+            state["averaged"] = self.averaged.state_dict()
+        return state
 
     def load(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
+        if self.averaged is not None:
+            self.averaged.load_state_dict(state["averaged"])
 
 
 @dataclass

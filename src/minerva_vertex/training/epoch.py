@@ -132,8 +132,10 @@ def _after_step(ctx: TrainingRun, epoch: int, i: int, totals: EpochTotals, watch
     """The step hook, the loss check and progress bar every 10 steps, a mid-epoch checkpoint when due."""
     last = ctx.steps_per_epoch - 1
     if ctx.hooks.on_step is not None:
-        ctx.hooks.on_step(epoch * ctx.steps_per_epoch + i + 1, ctx.learner.step_model)
-        ctx.learner.step_model.train()
+        # The network as it would be kept: the moving average when the weights are averaged.
+        learner = ctx.learner
+        ctx.hooks.on_step(epoch * ctx.steps_per_epoch + i + 1, learner.step_model if learner.averaged is None else learner.kept())
+        learner.step_model.train()
     if i % 10 == 0 or i == last:
         watch.check(epoch, ctx.steps_per_epoch)
         bar.set_postfix(**totals.postfix())

@@ -26,7 +26,7 @@ from minerva_vertex.devices import Compute
 from minerva_vertex.models import VertexCNN, build_model
 
 from . import checkpoints
-from .context import Batches, Hooks, Learner, StartingWeights, TrainingRun
+from .context import Batches, Hooks, Learner, StartingWeights, TrainingRun, moving_average
 from .epoch import train_epoch
 from .settings import RunOptions, TrainSettings
 from .steps import make_optimizer
@@ -109,7 +109,8 @@ def build_learner(s: TrainSettings, options: RunOptions, compute: Compute, init:
         start_from(model, init.state, s.init_from)
     model = compute.layout(model.to(compute.device))
     optimizer = make_optimizer(model, s)
-    return Learner(model, optimizer, torch.compile(model) if options.compile else model)
+    averaged = moving_average(model, s.ema_decay) if s.weight_averaging == "ema" else None
+    return Learner(model, optimizer, torch.compile(model) if options.compile else model, averaged)
 
 
 def start_from(model: VertexCNN, state: dict, name: str) -> None:
@@ -139,7 +140,7 @@ def train_epochs(ctx: TrainingRun) -> None:
     column = SELECTION_COLUMN[s.selection]
     for epoch in range(run.epoch, s.epochs):
         row = train_epoch(ctx, epoch)
-        row.update(validate(ctx.learner.model, ctx.batches.source_val, ctx.batches.target_val, ctx.compute, s.seed))
+        row.update(validate(ctx.learner.kept(), ctx.batches.source_val, ctx.batches.target_val, ctx.compute, s.seed))
         check_validation(row, ("val_label_loss", column), epoch)
         if row[column] < run.best_selection_score:
             run.best_selection_score, run.best_epoch = row[column], epoch

@@ -41,6 +41,8 @@ class TrainSettings:
     input_transform: str  # none | sqrt | log1p, applied to the images before the first convolution
     init_from: str | None  # a configured model whose trained weights this one starts from
     selection: str  # source_loss | dev: the rule that picks the epoch kept
+    weight_averaging: str  # none | ema: the weights kept are the trained ones or their moving average
+    ema_decay: float
     channels: int
     seed: int
     max_train_events: int | None
