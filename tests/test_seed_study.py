@@ -98,6 +98,18 @@ def test_the_markdown_lists_every_seed_with_its_interval_and_the_goal():
     assert any(line.startswith("| 2 | sim 88.0 | 88.0 | 88.0 | 0.60 |") and line.endswith("| no |") for line in lines)
 
 
+def test_a_model_whose_name_begins_with_another_keeps_its_own_columns():
+    files = study_metrics()
+    files.update({("cnn_ema", k[1]): {**v, "finder": "cnn_ema"} for k, v in files.items() if k[0] == "cnn_seed2"})
+    members = [seed_study.Member("cnn", 1, "cnn"), seed_study.Member("cnn_ema", 1, "cnn_ema")]
+    document = seed_study.study_table(files, members, {"cnn": "sim", "cnn_ema": "sim"})
+    assert list(document["summary"])[:4] == ["cnn_data", "cnn_sim", "cnn_ema_data", "cnn_ema_sim"]
+    lines = seed_study.markdown(document).splitlines()
+    assert "| seed | cnn_data | cnn_sim | cnn_ema_data | cnn_ema_sim |" in lines
+    row = next(line for line in lines if line.startswith("| 1 |"))
+    assert row.count("±") == 4 and "± -" not in row
+
+
 def test_the_files_are_written_from_metric_files(tmp_path):
     paths = []
     for (finder, sample), data in study_metrics().items():

@@ -155,11 +155,20 @@ def study_table(
         for sample, accuracy in row["accuracy"].items():
             entry[f"{member.base}_{sample}"] = accuracy
     seeds = [by_seed[s] for s in sorted(by_seed)]
-    keys = sorted({key for entry in seeds for key, value in entry.items() if isinstance(value, float)})
+    models = list(dict.fromkeys(m.base for m in study))
+    keys = [f"{base}_{sample}" for base, sample in accuracy_columns(seeds, models)]
     summary = {key: spread_summary([entry.get(key) for entry in seeds]) for key in keys}
-    for base in dict.fromkeys(m.base for m in study):
+    for base in models:
         summary[f"{base}_meets_target_goal"] = sum(entry[base]["meets_target_goal"] for entry in seeds if base in entry)
-    return {"models": list(dict.fromkeys(m.base for m in study)), "seeds": seeds, "summary": summary}
+    return {"models": models, "seeds": seeds, "summary": summary}
+
+
+def accuracy_columns(seeds: Sequence[Mapping], models: Sequence[str]) -> list[tuple[str, str]]:
+    """(model, sample) of every accuracy the study has, the models in their order, each
+    one's samples sorted; read from the rows, never parsed back from a key ``{model}_{sample}``
+    (a model's name may begin with another's)."""
+    pairs = {(base, sample) for entry in seeds for base in models if base in entry for sample in entry[base]["accuracy"]}
+    return sorted(pairs, key=lambda pair: (models.index(pair[0]), pair[1]))
 
 
 def _pct(value: float | None, digits: int = 1) -> str:
@@ -167,12 +176,12 @@ def _pct(value: float | None, digits: int = 1) -> str:
 
 
 def _accuracy_section(document: Mapping) -> list[str]:
-    keys = [key for key in document["summary"] if not key.endswith("_meets_target_goal")]
+    columns = accuracy_columns(document["seeds"], document["models"])
+    keys = [f"{base}_{sample}" for base, sample in columns]
     lines = ["| seed | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     for entry in document["seeds"]:
         cells = []
-        for key in keys:
-            base, sample = next((b, key[len(b) + 1:]) for b in document["models"] if key.startswith(f"{b}_"))
+        for (base, sample), key in zip(columns, keys):
             row = entry.get(base)
             err = None if row is None else row["accuracy_err"].get(sample)
             cells.append("-" if key not in entry else f"{_pct(entry[key])} ± {_pct(err)}")
