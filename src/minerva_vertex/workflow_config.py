@@ -70,8 +70,12 @@ def _listed_files(config: dict, sample: str) -> list[str]:
 def user_files(config: dict, sample: str) -> dict[str, str]:
     """Part name -> path for a sample given as files; globs expanded, order kept, a path
     listed twice read once (:func:`check_config` warns of it)."""
+    return _parts(_listed_files(config, sample), sample)
+
+
+def _parts(listed: list[str], sample: str) -> dict[str, str]:
     parts: dict[str, str] = {}
-    for path in _listed_files(config, sample):
+    for path in listed:
         name = _part_name(path)
         if name in parts and parts[name] != path:
             raise ConfigError(f"samples.{sample}.files", f"files '{parts[name]}' and '{path}' share the name '{name}'")
@@ -79,10 +83,13 @@ def user_files(config: dict, sample: str) -> dict[str, str]:
     return parts
 
 
-def warn_of_repeated_files(config: dict, sample: str) -> None:
-    """A warning naming each path that a sample's ``files`` lists more than once (directly
-    or through overlapping globs): it is read once, which may not be what was meant."""
-    for path, times in Counter(_listed_files(config, sample)).items():
+def check_user_files(config: dict, sample: str) -> None:
+    """A sample's files exist and have distinct part names (globs expanded once); a warning
+    names each path listed more than once (directly or through overlapping globs): it is
+    read once, which may not be what was meant."""
+    listed = _listed_files(config, sample)
+    _parts(listed, sample)
+    for path, times in Counter(listed).items():
         if times > 1:
             log.warning(
                 "config key 'samples.%s.files': file '%s' is listed %d times; its events are read once",
@@ -155,8 +162,7 @@ def check_config(config: dict) -> None:
             if entry["simulate"]["files"] > entry["simulate"]["events"]:
                 raise ConfigError(f"samples.{sample}.simulate.files", "more files than events")
         else:
-            user_files(config, sample)
-            warn_of_repeated_files(config, sample)
+            check_user_files(config, sample)
     check_images_config(config)
     check_models(config)
     check_variations(config)
