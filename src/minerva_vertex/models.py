@@ -43,6 +43,19 @@ VIEWS = ("x", "u", "v")
 # over 100,000 training events sqrt gave 1.8 points of accuracy and log1p 0.9 (docs/results.md
 # "Learning curve"). A fixed function: no weights, the network's shape unchanged.
 INPUT_TRANSFORMS = {"none": None, "sqrt": torch.sqrt, "log1p": torch.log1p}
+# The non-linearity after every convolution and hidden layer: ReLU (MINERvA's), or leaky ReLU
+# (slope 0.01 below zero, PyTorch's default), whose units keep a gradient when their input
+# turns negative. With ReLU whole convolution units went dead early in some seeds (the images
+# are mostly empty pixels, so a unit whose bias turns negative sees nothing): 89-94 % of the
+# X tower's last two units in the seed that ended 2.4 points low (docs/results.md, "Seed study").
+ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU}
+
+
+def activation_layer(activation: str) -> nn.Module:
+    """A fresh in-place layer of the named non-linearity (:data:`ACTIVATIONS`)."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation '{activation}' (known: {', '.join(ACTIVATIONS)})")
+    return ACTIVATIONS[activation](inplace=True)
 
 
 def conv_output_shape(height: int, width: int) -> tuple[int, int]:
@@ -55,14 +68,14 @@ def conv_output_shape(height: int, width: int) -> tuple[int, int]:
 class Tower(nn.Module):
     """One view's convolution units and fully connected layer."""
 
-    def __init__(self, width: int, channels: int = 1, dropout: float = 0.5):
+    def __init__(self, width: int, channels: int = 1, dropout: float = 0.5, activation: str = "relu"):
         super().__init__()
         layers: list[nn.Module] = []
         in_channels = channels
         for out_channels, kernel in CONV_UNITS:
             layers += [
                 nn.Conv2d(in_channels, out_channels, kernel),
-                nn.ReLU(inplace=True),
+                activation_layer(activation),
                 nn.MaxPool2d(POOL, stride=POOL),
             ]
             in_channels = out_channels
@@ -72,7 +85,7 @@ class Tower(nn.Module):
         self.fc = nn.Sequential(
             nn.Flatten(),
             nn.Linear(self.flat_size, TOWER_UNITS),
-            nn.ReLU(inplace=True),
+            activation_layer(activation),
             nn.Dropout(dropout),
         )
 
@@ -84,12 +97,12 @@ class FeatureExtractor(nn.Module):
     """The three towers; their outputs concatenated (3 x 196 features). The images pass
     through ``input_transform`` (:data:`INPUT_TRANSFORMS`) first."""
 
-    def __init__(self, channels: int = 1, dropout: float = 0.5, input_transform: str = "none"):
+    def __init__(self, channels: int = 1, dropout: float = 0.5, input_transform: str = "none", activation: str = "relu"):
         super().__init__()
         if input_transform not in INPUT_TRANSFORMS:
             raise ValueError(f"unknown input_transform '{input_transform}' (known: {', '.join(INPUT_TRANSFORMS)})")
         self.input_transform = input_transform
-        self.towers = nn.ModuleDict({view: Tower(VIEW_WIDTHS[view], channels, dropout) for view in VIEWS})
+        self.towers = nn.ModuleDict({view: Tower(VIEW_WIDTHS[view], channels, dropout, activation) for view in VIEWS})
         self.n_features = len(VIEWS) * TOWER_UNITS
 
     def forward(self, x: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -105,11 +118,11 @@ class FeatureExtractor(nn.Module):
 class LabelPredictor(nn.Module):
     """128, ReLU, dropout, 11 segment logits."""
 
-    def __init__(self, n_features: int, dropout: float = 0.5, n_classes: int = N_SEGMENTS):
+    def __init__(self, n_features: int, dropout: float = 0.5, n_classes: int = N_SEGMENTS, activation: str = "relu"):
         super().__init__()
         self.net = nn.Sequential(
             nn.Linear(n_features, JOINT_UNITS),
-            nn.ReLU(inplace=True),
+            activation_layer(activation),
             nn.Dropout(dropout),
             nn.Linear(JOINT_UNITS, n_classes),
         )
@@ -123,13 +136,16 @@ class VertexCNN(nn.Module):
 
     kind = "cnn"
 
-    def __init__(self, channels: int = 1, dropout: float = 0.5, labels: str = "segments", input_transform: str = "none"):
+    def __init__(
+        self, channels: int = 1, dropout: float = 0.5, labels: str = "segments", input_transform: str = "none",
+        activation: str = "relu",
+    ):
         super().__init__()
         if labels not in N_CLASSES:
             raise ValueError(f"unknown labels '{labels}' (known: {', '.join(N_CLASSES)})")
-        self.channels, self.labels = channels, labels
-        self.extractor = FeatureExtractor(channels, dropout, input_transform)
-        self.predictor = LabelPredictor(self.extractor.n_features, dropout, N_CLASSES[labels])
+        self.channels, self.labels, self.activation = channels, labels, activation
+        self.extractor = FeatureExtractor(channels, dropout, input_transform, activation)
+        self.predictor = LabelPredictor(self.extractor.n_features, dropout, N_CLASSES[labels], activation)
         self.register_buffer("segment_of_class", _segment_of_class(labels), persistent=False)
 
     def features(self, x: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -178,14 +194,14 @@ def reverse_gradient(inputs: torch.Tensor, lambda_: float) -> torch.Tensor:
 class DomainClassifier(nn.Module):
     """Slide 15: 1024, ReLU, dropout, 1024, ReLU, dropout, one logit (target domain = 1)."""
 
-    def __init__(self, n_features: int, dropout: float = 0.5):
+    def __init__(self, n_features: int, dropout: float = 0.5, activation: str = "relu"):
         super().__init__()
         self.net = nn.Sequential(
             nn.Linear(n_features, DOMAIN_UNITS),
-            nn.ReLU(inplace=True),
+            activation_layer(activation),
             nn.Dropout(dropout),
             nn.Linear(DOMAIN_UNITS, DOMAIN_UNITS),
-            nn.ReLU(inplace=True),
+            activation_layer(activation),
             nn.Dropout(dropout),
             nn.Linear(DOMAIN_UNITS, 1),
         )
@@ -202,9 +218,12 @@ class VertexDANN(VertexCNN):
 
     kind = "dann"
 
-    def __init__(self, channels: int = 1, dropout: float = 0.5, labels: str = "segments", input_transform: str = "none"):
-        super().__init__(channels, dropout, labels, input_transform)
-        self.domain_classifier = DomainClassifier(self.extractor.n_features, dropout)
+    def __init__(
+        self, channels: int = 1, dropout: float = 0.5, labels: str = "segments", input_transform: str = "none",
+        activation: str = "relu",
+    ):
+        super().__init__(channels, dropout, labels, input_transform, activation)
+        self.domain_classifier = DomainClassifier(self.extractor.n_features, dropout, activation)
 
     def domain_logit(self, features: torch.Tensor, lambda_: float) -> torch.Tensor:
         """Domain logit of the features; the gradient reaching the features is reversed."""
@@ -214,14 +233,17 @@ class VertexDANN(VertexCNN):
 MODEL_CLASSES = {"cnn": VertexCNN, "dann": VertexDANN}
 
 
-def build_model(kind: str, channels: int = 1, dropout: float = 0.5, labels: str = "segments", input_transform: str = "none") -> VertexCNN:
+def build_model(
+    kind: str, channels: int = 1, dropout: float = 0.5, labels: str = "segments", input_transform: str = "none",
+    activation: str = "relu",
+) -> VertexCNN:
     """A fresh network of ``kind`` 'cnn' or 'dann' learning ``labels`` (segments or
-    planecodes) from images compressed by ``input_transform``."""
+    planecodes) from images compressed by ``input_transform``, with ``activation`` units."""
     try:
         cls = MODEL_CLASSES[kind]
     except KeyError:
         raise ValueError(f"unknown model kind '{kind}' (known: {', '.join(MODEL_CLASSES)})") from None
-    return cls(channels=channels, dropout=dropout, labels=labels, input_transform=input_transform)
+    return cls(channels=channels, dropout=dropout, labels=labels, input_transform=input_transform, activation=activation)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -54,6 +54,7 @@ def save_weights(model: VertexCNN, settings: TrainSettings, path: str | Path, be
             "dropout": settings.dropout,
             "labels": settings.labels,
             "input_transform": settings.input_transform,
+            "activation": settings.activation,
             "best_epoch": best_epoch,
             "settings": asdict(settings),
             "state_dict": model.state_dict(),
@@ -74,7 +75,8 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> VertexCN
     if not isinstance(saved, Mapping) or not all(key in saved for key in WEIGHTS_KEYS):
         raise WeightsFileError(f"{not_ours}; it lacks {', '.join(WEIGHTS_KEYS)}")
     model = build_model(
-        saved["kind"], saved["channels"], saved["dropout"], saved.get("labels", "segments"), saved.get("input_transform", "none")
+        saved["kind"], saved["channels"], saved["dropout"], saved.get("labels", "segments"), saved.get("input_transform", "none"),
+        saved.get("activation", "relu"),
     )
     try:
         model.load_state_dict(saved["state_dict"])
@@ -87,11 +89,11 @@ def initial_state(path: str | Path, settings: TrainSettings) -> dict:
     """The weights a model starts from (``init_from``), read from their file; the network
     they were trained as must learn the same labels from the same inputs."""
     start = load_model(path)
-    theirs = (start.labels, start.channels, start.extractor.input_transform)
-    ours = (settings.labels, settings.channels, settings.input_transform)
+    theirs = (start.labels, start.channels, start.extractor.input_transform, start.activation)
+    ours = (settings.labels, settings.channels, settings.input_transform, settings.activation)
     if theirs != ours:
         raise WeightsFileError(
-            f"{path}: model '{settings.init_from}' has labels, channels, input_transform {theirs}; this one needs {ours}"
+            f"{path}: model '{settings.init_from}' has labels, channels, input_transform, activation {theirs}; this one needs {ours}"
         )
     return start.state_dict()
 

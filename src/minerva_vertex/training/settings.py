@@ -39,6 +39,7 @@ class TrainSettings:
     lambda_gamma: float
     labels: str  # segments | planecodes
     input_transform: str  # none | sqrt | log1p, applied to the images before the first convolution
+    activation: str  # relu | leaky_relu, after every convolution and hidden layer
     init_from: str | None  # a configured model whose trained weights this one starts from
     selection: str  # source_loss | dev: the rule that picks the epoch kept
     weight_averaging: str  # none | ema: the weights kept are the trained ones or their moving average
