@@ -139,6 +139,10 @@ def main() -> None:
     parser.add_argument("--target-images", help="target-domain image files for the DANN")
     parser.add_argument("--variants", action="store_true", help="also time batch sizes, threads and memory formats")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile (slow to start)")
+    parser.add_argument(
+        "--profile", action="store_true",
+        help="also profile the CNN's training steps (torch.profiler) in each precision: time per layer and operator",
+    )
     args = parser.parse_args()
 
     if args.threads:
@@ -211,6 +215,69 @@ def measure(args: argparse.Namespace, workdir: Path) -> None:
     if args.compile:
         value = plain_loop("cnn", views, labels, None, args.batch_size, device, cl, compile_model=True)
         print(f"  torch.compile (plain CNN loop)   {value:8.1f}  {value * flops / peak:.2f}")
+    if args.profile:
+        for precision in precisions:
+            profile_layers(views, labels, args.batch_size, device, cl, precision)
+
+
+def profile_layers(views, labels, batch_size, device, channels_last, precision, steps: int = 20) -> None:
+    """Where a CNN training step's time goes: torch.profiler over ``steps`` plain-loop steps,
+    the self time of each operator per input shape (a convolution's shape names its layer)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    torch.manual_seed(0)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model = models.build_model("cnn", input_transform="sqrt").to(device).to(memory_format=fmt).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    views = [v.to(device).contiguous(memory_format=fmt) for v in views]
+    labels = labels.to(device)
+    autocast = devices.autocast_for(device, precision)
+
+    def step(i):
+        sl = slice((i * batch_size) % (len(labels) - batch_size), (i * batch_size) % (len(labels) - batch_size) + batch_size)
+        with autocast:
+            loss = F.cross_entropy(model(*(v[sl] for v in views)).float(), labels[sl])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    for i in range(3):
+        step(i)
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities, record_shapes=True) as prof:
+        for i in range(steps):
+            step(i)
+    averages = prof.key_averages(group_by_input_shape=True)
+    total = sum(e.self_cpu_time_total for e in averages)
+    print(f"[{precision}] profile of {steps} CNN training steps, batch {batch_size}: "
+          f"{total / steps / 1e3:.1f} ms of self CPU time per step; the 15 largest operators (per input shape):")
+    for event in sorted(averages, key=lambda e: e.self_cpu_time_total, reverse=True)[:15]:
+        shapes = ", ".join(str(tuple(s)) for s in event.input_shapes[:2] if s)
+        print(f"  {event.self_cpu_time_total / total:6.1%}  {event.key:40s} {shapes}")
+    shares: dict[str, float] = {}
+    for event in averages:
+        category = operator_category(event.key)
+        shares[category] = shares.get(category, 0.0) + event.self_cpu_time_total / total
+    print(f"[{precision}] self CPU time by kind of operator: "
+          + ", ".join(f"{name} {share:.0%}" for name, share in sorted(shares.items(), key=lambda kv: -kv[1])))
+
+
+OPERATOR_CATEGORIES = (  # (category, substrings of aten operator names), first match wins
+    ("convolution backward", ("convolution_backward",)),
+    ("convolution forward", ("convolution", "conv2d")),
+    ("matmul", ("mm", "linear")),
+    ("pooling", ("pool",)),
+    ("casts and copies", ("copy", "_to_", "aten::to", "clone", "contiguous", "empty")),
+    ("activations and dropout", ("relu", "threshold", "dropout", "bernoulli")),
+    ("optimizer", ("foreach", "adam", "addcdiv", "lerp")),
+)
+
+
+def operator_category(name: str) -> str:
+    for category, parts in OPERATOR_CATEGORIES:
+        if any(part in name for part in parts):
+            return category
+    return "other (element-wise, loss, bookkeeping)"
 
 
 if __name__ == "__main__":

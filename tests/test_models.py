@@ -154,6 +154,28 @@ def test_the_input_transform_feeds_the_towers_compressed_pixels(name, function):
         models.build_model("cnn", input_transform="cbrt")
 
 
+def test_a_leaky_unit_below_zero_still_learns_where_a_relu_unit_is_dead():
+    torch.manual_seed(0)
+    relu = models.build_model("cnn", dropout=0.0).train()
+    leaky = models.build_model("cnn", dropout=0.0, activation="leaky_relu").train()
+    leaky.load_state_dict(relu.state_dict())  # the activation has no weights: the same tensors
+    for network in (relu, leaky):  # every first-layer unit of the X tower below zero on every pixel
+        first = network.extractor.towers["x"].conv[0]
+        with torch.no_grad():
+            first.bias.fill_(-100.0)
+    views = [torch.rand(4, 1, 127, w) for w in (50, 25, 25)]
+    for network in (relu, leaky):
+        network(*views).sum().backward()
+    assert relu.extractor.towers["x"].conv[0].weight.grad.abs().sum() == 0
+    assert leaky.extractor.towers["x"].conv[0].weight.grad.abs().sum() > 0
+    assert sum(isinstance(m, torch.nn.LeakyReLU) for m in leaky.modules()) == 3 * 5 + 1
+    assert not any(isinstance(m, torch.nn.LeakyReLU) for m in relu.modules())
+    dann = models.build_model("dann", activation="leaky_relu")
+    assert sum(isinstance(m, torch.nn.LeakyReLU) for m in dann.domain_classifier.modules()) == 2
+    with pytest.raises(ValueError, match="unknown activation 'gelu'"):
+        models.build_model("cnn", activation="gelu")
+
+
 def test_compute_resolves_once_and_lays_out_the_network_and_its_inputs_alike():
     cpu = devices.Compute.resolve("cpu", "fp32", channels_last=True)
     assert (cpu.device.type, cpu.channels_last, cpu.precision) == ("cpu", True, "fp32")

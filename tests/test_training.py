@@ -149,6 +149,18 @@ def test_a_dann_started_from_a_cnn_takes_its_weights_and_a_fresh_domain_classifi
         training.train(dann_settings, source, target, checkpoint_dir=tmp_path / "ck4", options=FAST)
     with pytest.raises(training.WeightsFileError, match="cnn.pt: model 'cnn' has labels, channels, input_transform"):
         training.initial_state(tmp_path / "cnn.pt", settings("dann", init_from="cnn"))
+    with pytest.raises(training.WeightsFileError, match=r"'sqrt', 'relu'\); this one needs .*'leaky_relu'"):
+        training.initial_state(tmp_path / "cnn.pt", settings("dann", input_transform="sqrt", activation="leaky_relu", init_from="cnn"))
+
+
+def test_the_activation_is_trained_saved_and_loaded_with_the_weights(samples, tmp_path):
+    source, _ = samples
+    leaky = settings(epochs=1, activation="leaky_relu")
+    result = training.train(leaky, source, checkpoint_dir=tmp_path / "ck", options=FAST)
+    training.save_weights(result.model, leaky, tmp_path / "weights.pt", best_epoch=0)
+    loaded = training.load_model(tmp_path / "weights.pt")
+    assert loaded.activation == "leaky_relu" and same_weights(loaded, result.model)
+    assert any(isinstance(m, torch.nn.LeakyReLU) for m in loaded.modules())
 
 
 def copy_with(paths, directory, edit):
