@@ -51,6 +51,12 @@ INPUT_TRANSFORMS = {"none": None, "sqrt": torch.sqrt, "log1p": torch.log1p}
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU}
 
 
+# What follows each convolution before its non-linearity: nothing (MINERvA's), or batch
+# normalisation, which keeps every unit's input centred on zero over the batch, so no unit can
+# go dead, and makes the training far less sensitive to its start (docs/results.md, "Seed study").
+NORMALIZATIONS = ("none", "batch")
+
+
 def activation_layer(activation: str) -> nn.Module:
     """A fresh in-place layer of the named non-linearity (:data:`ACTIVATIONS`)."""
     if activation not in ACTIVATIONS:
@@ -65,19 +71,30 @@ def conv_output_shape(height: int, width: int) -> tuple[int, int]:
     return height, width
 
 
+def _conv_unit(in_channels: int, out_channels: int, kernel, activation: str, normalization: str) -> list[nn.Module]:
+    """Convolution, (batch normalisation,) non-linearity, max-pooling of the strip axis."""
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"unknown normalization '{normalization}' (known: {', '.join(NORMALIZATIONS)})")
+    if normalization == "none":
+        return [nn.Conv2d(in_channels, out_channels, kernel), activation_layer(activation), nn.MaxPool2d(POOL, stride=POOL)]
+    # The normalisation's shift replaces the convolution's bias.
+    return [
+        nn.Conv2d(in_channels, out_channels, kernel, bias=False),
+        nn.BatchNorm2d(out_channels),
+        activation_layer(activation),
+        nn.MaxPool2d(POOL, stride=POOL),
+    ]
+
+
 class Tower(nn.Module):
     """One view's convolution units and fully connected layer."""
 
-    def __init__(self, width: int, channels: int = 1, dropout: float = 0.5, activation: str = "relu"):
+    def __init__(self, width: int, channels: int = 1, dropout: float = 0.5, activation: str = "relu", normalization: str = "none"):
         super().__init__()
         layers: list[nn.Module] = []
         in_channels = channels
         for out_channels, kernel in CONV_UNITS:
-            layers += [
-                nn.Conv2d(in_channels, out_channels, kernel),
-                activation_layer(activation),
-                nn.MaxPool2d(POOL, stride=POOL),
-            ]
+            layers += _conv_unit(in_channels, out_channels, kernel, activation, normalization)
             in_channels = out_channels
         self.conv = nn.Sequential(*layers)
         height, out_width = conv_output_shape(N_STRIPS, width)
@@ -97,12 +114,15 @@ class FeatureExtractor(nn.Module):
     """The three towers; their outputs concatenated (3 x 196 features). The images pass
     through ``input_transform`` (:data:`INPUT_TRANSFORMS`) first."""
 
-    def __init__(self, channels: int = 1, dropout: float = 0.5, input_transform: str = "none", activation: str = "relu"):
+    def __init__(
+        self, channels: int = 1, dropout: float = 0.5, input_transform: str = "none", activation: str = "relu",
+        normalization: str = "none",
+    ):
         super().__init__()
         if input_transform not in INPUT_TRANSFORMS:
             raise ValueError(f"unknown input_transform '{input_transform}' (known: {', '.join(INPUT_TRANSFORMS)})")
         self.input_transform = input_transform
-        self.towers = nn.ModuleDict({view: Tower(VIEW_WIDTHS[view], channels, dropout, activation) for view in VIEWS})
+        self.towers = nn.ModuleDict({view: Tower(VIEW_WIDTHS[view], channels, dropout, activation, normalization) for view in VIEWS})
         self.n_features = len(VIEWS) * TOWER_UNITS
 
     def forward(self, x: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -138,13 +158,13 @@ class VertexCNN(nn.Module):
 
     def __init__(
         self, channels: int = 1, dropout: float = 0.5, labels: str = "segments", input_transform: str = "none",
-        activation: str = "relu",
+        activation: str = "relu", normalization: str = "none",
     ):
         super().__init__()
         if labels not in N_CLASSES:
             raise ValueError(f"unknown labels '{labels}' (known: {', '.join(N_CLASSES)})")
-        self.channels, self.labels, self.activation = channels, labels, activation
-        self.extractor = FeatureExtractor(channels, dropout, input_transform, activation)
+        self.channels, self.labels, self.activation, self.normalization = channels, labels, activation, normalization
+        self.extractor = FeatureExtractor(channels, dropout, input_transform, activation, normalization)
         self.predictor = LabelPredictor(self.extractor.n_features, dropout, N_CLASSES[labels], activation)
         self.register_buffer("segment_of_class", _segment_of_class(labels), persistent=False)
 
@@ -220,9 +240,9 @@ class VertexDANN(VertexCNN):
 
     def __init__(
         self, channels: int = 1, dropout: float = 0.5, labels: str = "segments", input_transform: str = "none",
-        activation: str = "relu",
+        activation: str = "relu", normalization: str = "none",
     ):
-        super().__init__(channels, dropout, labels, input_transform, activation)
+        super().__init__(channels, dropout, labels, input_transform, activation, normalization)
         self.domain_classifier = DomainClassifier(self.extractor.n_features, dropout, activation)
 
     def domain_logit(self, features: torch.Tensor, lambda_: float) -> torch.Tensor:
@@ -235,15 +255,18 @@ MODEL_CLASSES = {"cnn": VertexCNN, "dann": VertexDANN}
 
 def build_model(
     kind: str, channels: int = 1, dropout: float = 0.5, labels: str = "segments", input_transform: str = "none",
-    activation: str = "relu",
+    activation: str = "relu", normalization: str = "none",
 ) -> VertexCNN:
     """A fresh network of ``kind`` 'cnn' or 'dann' learning ``labels`` (segments or
-    planecodes) from images compressed by ``input_transform``, with ``activation`` units."""
+    planecodes) from images compressed by ``input_transform``, with ``activation`` units and
+    ``normalization`` after each convolution."""
     try:
         cls = MODEL_CLASSES[kind]
     except KeyError:
         raise ValueError(f"unknown model kind '{kind}' (known: {', '.join(MODEL_CLASSES)})") from None
-    return cls(channels=channels, dropout=dropout, labels=labels, input_transform=input_transform, activation=activation)
+    return cls(channels=channels, dropout=dropout, labels=labels, input_transform=input_transform, activation=activation,
+        normalization=normalization,
+    )
 
 
 def count_parameters(model: nn.Module) -> int:

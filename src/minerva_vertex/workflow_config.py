@@ -202,6 +202,8 @@ def check_models(config: dict) -> None:
                 f"{key}.train_sample",
                 f"sample '{model['train_sample']}' has no truth (has_truth: false): no labels to train on",
             )
+        if model.get("normalization") == "batch" and model.get("weight_averaging") == "ema":
+            raise ConfigError(f"{key}.weight_averaging", "ema averages weights, not batch normalisation's running statistics: use none with normalization: batch")
         check_init_from(config, name)
 
 

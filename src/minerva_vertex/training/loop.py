@@ -104,7 +104,7 @@ def load_data(s: TrainSettings, options: RunOptions, device: torch.device, sourc
 def build_learner(s: TrainSettings, options: RunOptions, compute: Compute, init: StartingWeights | None) -> Learner:
     """The seeded network (from ``init``'s weights when given) on the device, its optimiser."""
     torch.manual_seed(s.seed)
-    model = build_model(s.kind, s.channels, s.dropout, s.labels, s.input_transform, s.activation)
+    model = build_model(s.kind, s.channels, s.dropout, s.labels, s.input_transform, s.activation, s.normalization)
     if init is not None:
         start_from(model, init.state, s.init_from)
     model = compute.layout(model.to(compute.device))
@@ -155,7 +155,7 @@ def train_epochs(ctx: TrainingRun) -> None:
 def select_epoch(ctx: TrainingRun, resumed_from_epoch: int, resumed_from_step: int) -> TrainResult:
     """The network with the selected epoch's weights, on the CPU, and the metrics marking it."""
     s, run = ctx.settings, ctx.run
-    final = build_model(s.kind, s.channels, s.dropout, s.labels, s.input_transform, s.activation)
+    final = build_model(s.kind, s.channels, s.dropout, s.labels, s.input_transform, s.activation, s.normalization)
     final.load_state_dict({k: v.cpu() for k, v in run.best_state.items()})
     for row in run.metrics:
         row["selected"] = row["epoch"] == run.best_epoch

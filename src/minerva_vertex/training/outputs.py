@@ -55,6 +55,7 @@ def save_weights(model: VertexCNN, settings: TrainSettings, path: str | Path, be
             "labels": settings.labels,
             "input_transform": settings.input_transform,
             "activation": settings.activation,
+            "normalization": settings.normalization,
             "best_epoch": best_epoch,
             "settings": asdict(settings),
             "state_dict": model.state_dict(),
@@ -76,7 +77,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> VertexCN
         raise WeightsFileError(f"{not_ours}; it lacks {', '.join(WEIGHTS_KEYS)}")
     model = build_model(
         saved["kind"], saved["channels"], saved["dropout"], saved.get("labels", "segments"), saved.get("input_transform", "none"),
-        saved.get("activation", "relu"),
+        saved.get("activation", "relu"), saved.get("normalization", "none"),
     )
     try:
         model.load_state_dict(saved["state_dict"])
@@ -89,11 +90,11 @@ def initial_state(path: str | Path, settings: TrainSettings) -> dict:
     """The weights a model starts from (``init_from``), read from their file; the network
     they were trained as must learn the same labels from the same inputs."""
     start = load_model(path)
-    theirs = (start.labels, start.channels, start.extractor.input_transform, start.activation)
-    ours = (settings.labels, settings.channels, settings.input_transform, settings.activation)
+    theirs = (start.labels, start.channels, start.extractor.input_transform, start.activation, start.normalization)
+    ours = (settings.labels, settings.channels, settings.input_transform, settings.activation, settings.normalization)
     if theirs != ours:
         raise WeightsFileError(
-            f"{path}: model '{settings.init_from}' has labels, channels, input_transform, activation {theirs}; this one needs {ours}"
+            f"{path}: model '{settings.init_from}' has labels, channels, input_transform, activation, normalization {theirs}; this one needs {ours}"
         )
     return start.state_dict()
 

@@ -40,6 +40,7 @@ class TrainSettings:
     labels: str  # segments | planecodes
     input_transform: str  # none | sqrt | log1p, applied to the images before the first convolution
     activation: str  # relu | leaky_relu, after every convolution and hidden layer
+    normalization: str  # none | batch, after every convolution
     init_from: str | None  # a configured model whose trained weights this one starts from
     selection: str  # source_loss | dev: the rule that picks the epoch kept
     weight_averaging: str  # none | ema: the weights kept are the trained ones or their moving average
