@@ -30,7 +30,8 @@ def test_unknown_model_names_the_key():
     with pytest.raises(ConfigError) as err:
         wc.check_config(config)
     assert err.value.key == "samples.sim.simulate.model"
-    assert "nominall" in str(err.value) and "data_like, nominal" in str(err.value)
+    known = ", ".join(sorted(DEFAULT["simulation"]["models"]))
+    assert "nominall" in str(err.value) and f"simulation.models has: {known}" in str(err.value)
 
 
 def test_missing_seed_names_the_key():
