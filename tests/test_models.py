@@ -176,6 +176,30 @@ def test_a_leaky_unit_below_zero_still_learns_where_a_relu_unit_is_dead():
         models.build_model("cnn", activation="gelu")
 
 
+def test_batch_normalisation_centres_every_convolution_unit_over_the_batch():
+    torch.manual_seed(0)
+    normalised = models.build_model("cnn", dropout=0.0, normalization="batch").train()
+    convolutions = [m for m in normalised.modules() if isinstance(m, torch.nn.Conv2d)]
+    norms = [m for m in normalised.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(convolutions) == len(norms) == 12 and all(c.bias is None for c in convolutions)
+    seen = []
+    hooks = [n.register_forward_hook(lambda m, i, o: seen.append(o.detach().clone())) for n in norms]
+    views = [torch.rand(8, 1, 127, w) for w in (50, 25, 25)]
+    normalised(*views)
+    for out in seen:  # zero mean and unit variance per unit over the batch: no unit below zero everywhere
+        torch.testing.assert_close(out.mean(dim=(0, 2, 3)), torch.zeros(out.shape[1]), atol=1e-4, rtol=0)
+        assert (out.amax(dim=(0, 2, 3)) > 0).all()
+    for hook in hooks:
+        hook.remove()
+    normalised.eval()  # scoring: the running statistics, one event's prediction independent of the others'
+    with torch.no_grad():
+        alone = normalised(*(v[:1] for v in views))
+        together = normalised(*views)[:1]
+    torch.testing.assert_close(alone, together)
+    with pytest.raises(ValueError, match="unknown normalization 'layer'"):
+        models.build_model("cnn", normalization="layer")
+
+
 def test_compute_resolves_once_and_lays_out_the_network_and_its_inputs_alike():
     cpu = devices.Compute.resolve("cpu", "fp32", channels_last=True)
     assert (cpu.device.type, cpu.channels_last, cpu.precision) == ("cpu", True, "fp32")

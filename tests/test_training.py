@@ -153,14 +153,19 @@ def test_a_dann_started_from_a_cnn_takes_its_weights_and_a_fresh_domain_classifi
         training.initial_state(tmp_path / "cnn.pt", settings("dann", input_transform="sqrt", activation="leaky_relu", init_from="cnn"))
 
 
-def test_the_activation_is_trained_saved_and_loaded_with_the_weights(samples, tmp_path):
+@pytest.mark.parametrize("layers", [{"activation": "leaky_relu"}, {"normalization": "batch"}])
+def test_the_layers_chosen_are_trained_saved_and_loaded_with_the_weights(samples, tmp_path, layers):
     source, _ = samples
-    leaky = settings(epochs=1, activation="leaky_relu")
-    result = training.train(leaky, source, checkpoint_dir=tmp_path / "ck", options=FAST)
-    training.save_weights(result.model, leaky, tmp_path / "weights.pt", best_epoch=0)
+    chosen = settings(epochs=1, **layers)
+    result = training.train(chosen, source, checkpoint_dir=tmp_path / "ck", options=FAST)
+    training.save_weights(result.model, chosen, tmp_path / "weights.pt", best_epoch=0)
     loaded = training.load_model(tmp_path / "weights.pt")
-    assert loaded.activation == "leaky_relu" and same_weights(loaded, result.model)
-    assert any(isinstance(m, torch.nn.LeakyReLU) for m in loaded.modules())
+    assert same_weights(loaded, result.model)  # batch normalisation's running statistics included
+    assert all(getattr(loaded, name) == value for name, value in layers.items())
+    assert any(isinstance(m, (torch.nn.LeakyReLU, torch.nn.BatchNorm2d)) for m in loaded.modules())
+    if "normalization" in layers:
+        norm = next(m for m in loaded.modules() if isinstance(m, torch.nn.BatchNorm2d))
+        assert norm.num_batches_tracked > 0 and not torch.equal(norm.running_mean, torch.zeros_like(norm.running_mean))
 
 
 def copy_with(paths, directory, edit):

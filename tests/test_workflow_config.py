@@ -34,6 +34,16 @@ def test_unknown_model_names_the_key():
     assert "nominall" in str(err.value) and f"simulation.models has: {known}" in str(err.value)
 
 
+def test_batch_normalisation_with_weight_averaging_names_the_key():
+    config = copy.deepcopy(DEFAULT)
+    config["models"]["cnn"].update(normalization="batch", weight_averaging="ema")
+    with pytest.raises(ConfigError, match="running statistics") as err:
+        wc.check_config(config)
+    assert err.value.key == "models.cnn.weight_averaging"
+    config["models"]["cnn"]["weight_averaging"] = "none"
+    wc.check_config(config)
+
+
 def test_missing_seed_names_the_key():
     config = config_with(sim={"simulate": {"model": "nominal", "events": 10, "files": 1}})
     with pytest.raises(ConfigError) as err:
