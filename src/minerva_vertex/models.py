@@ -251,6 +251,27 @@ class VertexDANN(VertexCNN):
 
 
 MODEL_CLASSES = {"cnn": VertexCNN, "dann": VertexDANN}
+# How the weights start: PyTorch's default (uniform, standard deviation 1 / sqrt(3 fan_in)) or
+# He et al. 2015 (normal, sqrt(2 / fan_in), zero biases), made for ReLU units. Adam moves every
+# weight by about the learning rate per step whatever its size, so the default's small weights
+# in the deeper convolutions (about 0.03) change by a tenth of themselves in a step at the peak
+# rate; He's are 2.4 times larger.
+WEIGHT_INITS = ("default", "he")
+
+
+def initialise_weights(model: nn.Module, weight_init: str, activation: str = "relu") -> None:
+    """Re-draw every convolution and linear layer's weights by ``weight_init``
+    (:data:`WEIGHT_INITS`; 'default' leaves PyTorch's own)."""
+    if weight_init not in WEIGHT_INITS:
+        raise ValueError(f"unknown weight_init '{weight_init}' (known: {', '.join(WEIGHT_INITS)})")
+    if weight_init == "default":
+        return
+    slope = 0.01 if activation == "leaky_relu" else 0.0
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_normal_(module.weight, a=slope, nonlinearity="leaky_relu")
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
 
 
 def build_model(

@@ -23,7 +23,7 @@ import torch
 
 from minerva_vertex import datasets
 from minerva_vertex.devices import Compute
-from minerva_vertex.models import VertexCNN, build_model
+from minerva_vertex.models import VertexCNN, build_model, initialise_weights
 
 from . import checkpoints
 from .context import Batches, Hooks, Learner, StartingWeights, TrainingRun, moving_average
@@ -105,6 +105,7 @@ def build_learner(s: TrainSettings, options: RunOptions, compute: Compute, init:
     """The seeded network (from ``init``'s weights when given) on the device, its optimiser."""
     torch.manual_seed(s.seed)
     model = build_model(s.kind, s.channels, s.dropout, s.labels, s.input_transform, s.activation, s.normalization)
+    initialise_weights(model, s.weight_init, s.activation)
     if init is not None:
         start_from(model, init.state, s.init_from)
     model = compute.layout(model.to(compute.device))

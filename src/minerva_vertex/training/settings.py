@@ -41,6 +41,7 @@ class TrainSettings:
     input_transform: str  # none | sqrt | log1p, applied to the images before the first convolution
     activation: str  # relu | leaky_relu, after every convolution and hidden layer
     normalization: str  # none | batch, after every convolution
+    weight_init: str  # default | he: how the weights of a network trained from scratch start
     init_from: str | None  # a configured model whose trained weights this one starts from
     selection: str  # source_loss | dev: the rule that picks the epoch kept
     weight_averaging: str  # none | ema: the weights kept are the trained ones or their moving average
