@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import yaml
 
-from minerva_vertex import geometry, models, training
+from minerva_vertex import geometry, model_kinds, models, training
 from shared_files import FIXTURES
 from workflow_run import copy_checkout
 
@@ -73,7 +73,7 @@ def write_model(model_dir, kind: str = "cnn", *, seed: int = 0, train_sample: st
     """An untrained network saved as rule train saves it."""
     torch.manual_seed(seed)
     network = models.build_model(kind, labels=labels)
-    entry = {"kind": kind, "train_sample": train_sample, "labels": labels, **({"target_sample": "t"} if kind == "dann" else {})}
+    entry = {"kind": kind, "train_sample": train_sample, "labels": labels, **({"target_sample": "t"} if model_kinds.takes_target(kind) else {})}
     settings = training.TrainSettings.from_dict(entry)
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)

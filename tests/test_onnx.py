@@ -110,15 +110,16 @@ def test_a_damaged_export_leaves_no_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]
 
 
-def test_export_of_a_weights_file_checks_its_validation_events(tmp_path):
-    write_model(tmp_path / "cnn", "cnn")
+@pytest.mark.parametrize("kind", ["cnn", "mcc", "finetune"])
+def test_export_of_a_weights_file_checks_its_validation_events(tmp_path, kind):
+    write_model(tmp_path / kind, kind)
     images = [tmp_path / "images" / f"part{i}.h5" for i in range(2)]
     for i, image in enumerate(images):
         write_images(image, 9, seed=i)  # 3 validation events each
-    out = tmp_path / "cnn" / "model.onnx"
-    done = onnx_export.export_weights(tmp_path / "cnn" / "weights.pt", out, image_files=images, check_events=5)
+    out = tmp_path / kind / "model.onnx"
+    done = onnx_export.export_weights(tmp_path / kind / "weights.pt", out, image_files=images, check_events=5)
     assert done["source"] == "validation events" and done["events"] == 5
-    assert done["max_abs_difference"] <= 1e-4 and onnx_export.read_metadata(out)["kind"] == "cnn"
+    assert done["max_abs_difference"] <= 1e-4 and onnx_export.read_metadata(out)["kind"] == kind
 
 
 def test_the_input_transform_is_inside_the_exported_graph(tmp_path):

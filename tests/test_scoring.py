@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from minerva_vertex import evaluation, image_contract, score_files, scoring, training
+from minerva_vertex import evaluation, image_contract, models, score_files, scoring, training
 from evaluation_data import write_images, write_model, write_tracking
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -42,6 +42,25 @@ def test_scores_match_the_network_in_small_batches(tmp_path, cnn):
         assert h5["features"].shape == (8, 588) and h5["features"].dtype == np.float16
         assert "segments" not in h5  # truth stays in the image file, joined by event id
     assert not list(out.parent.glob(".*tmp"))
+
+
+@pytest.mark.parametrize("kind", ["mcc", "finetune"])
+def test_an_mcc_or_finetune_network_is_scored_as_the_cnn_network_it_is(tmp_path, kind):
+    write_model(tmp_path / kind, kind)
+    model = training.load_model(tmp_path / kind / "weights.pt")
+    assert model.kind == kind and isinstance(model, models.VertexCNN) and not isinstance(model, models.VertexDANN)
+    images = tmp_path / "images.h5"
+    arrays = write_images(images, 10)
+    out = tmp_path / "scores.h5"
+    test = arrays["split"] == 2
+    assert scoring.score_file(model, images, out, batch_size=3, model_name=kind) == test.sum() > 3  # two batches
+    with h5py.File(images, "r") as h5:
+        views = [torch.from_numpy(h5[name][:][test]) for name in scoring.VIEW_DATASETS]
+    with torch.no_grad():
+        expected = torch.softmax(model(*views), dim=1).numpy()
+    with h5py.File(out, "r") as h5:
+        assert h5.attrs["model_kind"] == kind
+        np.testing.assert_allclose(h5["probabilities"][:], expected, rtol=1e-5, atol=1e-6)
 
 
 def test_sample_without_truth_is_scored(tmp_path, cnn):
@@ -143,6 +162,19 @@ def test_bias_roles_and_gap_closed():
     assert gap["gap_closed"] == pytest.approx((0.75 - 0.6) / (0.9 - 0.6))
     assert gap["drop_reduction"] == pytest.approx(0.3 - 0.13)
     assert bias["finders"]["cnn"]["accuracy_drop"] == pytest.approx(0.3)
+
+
+def test_an_mcc_network_is_adapted_and_its_finetune_control_takes_no_role():
+    models_config = {
+        "cnn": {"kind": "cnn", "train_sample": "sim"},
+        "dann": {"kind": "dann", "train_sample": "sim", "target_sample": "data"},
+        "mcc": {"kind": "mcc", "train_sample": "sim", "target_sample": "data"},
+        "mcc_other": {"kind": "mcc", "train_sample": "sim", "target_sample": "other"},
+        "control": {"kind": "finetune", "train_sample": "sim", "init_from": "cnn"},
+        "oracle": {"kind": "cnn", "train_sample": "data"},
+    }
+    roles = evaluation.model_roles(models_config, "sim", "data")
+    assert roles == {"source_only": ["cnn"], "adapted": ["dann", "mcc"], "oracle": ["oracle"]}
 
 
 def test_shared_event_ids_stop_the_metrics_naming_both_files(tmp_path):

@@ -17,7 +17,7 @@ import torch
 import yaml
 
 from image_fixtures import write_sample
-from minerva_vertex import datasets, devices, models, safe_write, training, workflow_config
+from minerva_vertex import datasets, devices, model_kinds, models, safe_write, training, workflow_config
 from minerva_vertex import settings as settings_module
 from minerva_vertex.settings import SettingsError
 from minerva_vertex.plots.training_curves import plot_training_curves
@@ -38,7 +38,7 @@ def samples(tmp_path_factory):
 
 def settings(kind="cnn", **overrides):
     values = dict(kind=kind, train_sample="source", epochs=2, batch_size=8, seed=3)
-    if kind == "dann":
+    if model_kinds.takes_target(kind):
         values["target_sample"] = "target"
     values.update(overrides)
     return training.TrainSettings.from_dict(values)
@@ -180,9 +180,13 @@ def copy_with(paths, directory, edit):
     return copies
 
 
-def test_target_labels_never_change_the_weights(samples, tmp_path):
+@pytest.mark.parametrize("kind", ["dann", "mcc", "finetune"])
+def test_target_labels_never_change_the_weights(samples, tmp_path, kind):
     source, target = samples
-    s = settings("dann", epochs=1)
+    # The control fine-tunes a CNN's weights: here those of a fresh CNN.
+    torch.manual_seed(0)
+    init = training.StartingWeights(models.build_model("cnn").state_dict()) if kind == "finetune" else None
+    s = settings(kind, epochs=1, init_from="cnn" if init else None)
 
     def relabel(h5):
         h5["segments"][...] = (h5["segments"][:] + 5) % 11
@@ -194,16 +198,21 @@ def test_target_labels_never_change_the_weights(samples, tmp_path):
     brighter = copy_with(target, tmp_path / "brighter", brighten)
     with h5py.File(relabelled[0]) as a, h5py.File(target[0]) as b:
         assert (a["segments"][:] != b["segments"][:]).all()
-    base = training.train(s, source, target, checkpoint_dir=tmp_path / "a", options=FAST)
-    swapped = training.train(s, source, relabelled, checkpoint_dir=tmp_path / "b", options=FAST)
-    assert same_weights(base.model, swapped.model)
-    # The target does take part: other target images give other weights.
-    changed = training.train(s, source, brighter, checkpoint_dir=tmp_path / "c", options=FAST)
-    assert not same_weights(base.model, changed.model)
-    assert 0.0 <= base.metrics[0]["val_domain_accuracy"] <= 1.0
-    assert 0.0 <= base.metrics[0]["val_domain_auc"] <= 1.0
-    assert base.metrics[0]["lambda"] > 0
-    assert base.metrics[0]["val_dev_risk"] > 0
+
+    def trained(target_files, directory):
+        return training.train(s, source, target_files, checkpoint_dir=tmp_path / directory, options=FAST, init=init)
+
+    base = trained(target, "a")
+    assert same_weights(base.model, trained(relabelled, "b").model)
+    # Other target images give other weights where the target takes part; the control reads none.
+    assert same_weights(base.model, trained(brighter, "c").model) == (kind == "finetune")
+    row = base.metrics[0]
+    assert (row["val_dev_risk"] > 0) == (kind != "finetune")
+    if kind == "dann":
+        assert 0.0 <= row["val_domain_accuracy"] <= 1.0 and 0.0 <= row["val_domain_auc"] <= 1.0
+        assert row["lambda"] > 0
+    else:  # no domain classifier, no reversal coefficient
+        assert np.isnan([row["val_domain_accuracy"], row["val_domain_auc"], row["lambda"]]).all()
 
 
 def test_dev_selection_keeps_the_epoch_of_lowest_dev_risk(samples, tmp_path):
@@ -462,6 +471,8 @@ def test_default_config_models_are_valid():
         ({"kind": "cnn", "train_sample": "real"}, "models.m.train_sample"),
         ({"kind": "cnn", "train_sample": "sim", "init_from": "nope"}, "models.m.init_from"),
         ({"kind": "cnn", "train_sample": "sim", "init_from": "m"}, "models.m.init_from"),
+        ({"kind": "mcc", "train_sample": "sim"}, "models.m.target_sample"),
+        ({"kind": "finetune", "train_sample": "sim"}, "models.m.init_from"),
     ],
 )
 def test_model_cross_checks_name_the_key(model, key):

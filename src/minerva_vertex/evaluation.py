@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from minerva_vertex import image_contract, metrics, safe_write, score_files, tracking_files
+from minerva_vertex import image_contract, metrics, model_kinds, safe_write, score_files, tracking_files
 
 
 def align(reference_ids: np.ndarray, ids: np.ndarray, what: str) -> np.ndarray:
@@ -99,13 +99,14 @@ def _accuracy(entry: Mapping | None):
 
 
 def model_roles(models_config: Mapping, source: str, target: str) -> dict[str, list[str]]:
-    """Source-only CNNs, DANNs (source -> target) and oracles (CNNs trained on the target)."""
+    """Source-only CNNs, adapted networks (DANN and MCC, source -> target) and oracles (CNNs
+    trained on the target). A finetune model, the control of an adapted one, takes none."""
     roles = {"source_only": [], "adapted": [], "oracle": []}
     for name, entry in models_config.items():
         kind, trained_on = entry.get("kind"), entry.get("train_sample")
         if kind == "cnn" and trained_on == source:
             roles["source_only"].append(name)
-        elif kind == "dann" and trained_on == source and entry.get("target_sample", target) == target:
+        elif model_kinds.takes_target(kind) and trained_on == source and entry.get("target_sample", target) == target:
             roles["adapted"].append(name)
         elif kind == "cnn" and trained_on == target:
             roles["oracle"].append(name)

@@ -10,7 +10,8 @@ project's reference facts (MINERVA.md, "The network"):
 - the three towers' outputs are concatenated (the *features*), then 128, ReLU, dropout,
   then 11 outputs (softmax loss, applied by the trainer);
 - DANN: the features go through a gradient reversal layer to a domain classifier of
-  1024, ReLU, dropout, 1024, ReLU, dropout, 1 output (sigmoid cross entropy).
+  1024, ReLU, dropout, 1024, ReLU, dropout, 1 output (sigmoid cross entropy);
+- finetune and mcc: the CNN's network, trained otherwise (:mod:`minerva_vertex.model_kinds`).
 
 Convolutions have no padding and pooling rounds down, as in Caffe's "valid" convolution;
 the shapes per layer are listed by :func:`layer_shapes`.
@@ -250,7 +251,21 @@ class VertexDANN(VertexCNN):
         return self.domain_classifier(reverse_gradient(features, lambda_))
 
 
-MODEL_CLASSES = {"cnn": VertexCNN, "dann": VertexDANN}
+class VertexFinetune(VertexCNN):
+    """The CNN, fine-tuned from another model's weights on source events alone: the control
+    of an adapted network (:mod:`minerva_vertex.model_kinds`). The same network as the CNN."""
+
+    kind = "finetune"
+
+
+class VertexMCC(VertexCNN):
+    """The CNN, trained with minimum class confusion on an unlabelled target sample
+    (:mod:`minerva_vertex.training.mcc`). The same network as the CNN: MCC adds a loss, no layer."""
+
+    kind = "mcc"
+
+
+MODEL_CLASSES = {"cnn": VertexCNN, "dann": VertexDANN, "finetune": VertexFinetune, "mcc": VertexMCC}
 # How the weights start: PyTorch's default (uniform, standard deviation 1 / sqrt(3 fan_in)) or
 # He et al. 2015 (normal, sqrt(2 / fan_in), zero biases), made for ReLU units. Adam moves every
 # weight by about the learning rate per step whatever its size, so the default's small weights
@@ -278,7 +293,7 @@ def build_model(
     kind: str, channels: int = 1, dropout: float = 0.5, labels: str = "segments", input_transform: str = "none",
     activation: str = "relu", normalization: str = "none",
 ) -> VertexCNN:
-    """A fresh network of ``kind`` 'cnn' or 'dann' learning ``labels`` (segments or
+    """A fresh network of ``kind`` (:data:`MODEL_CLASSES`) learning ``labels`` (segments or
     planecodes) from images compressed by ``input_transform``, with ``activation`` units and
     ``normalization`` after each convolution."""
     try:

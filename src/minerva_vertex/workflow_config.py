@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
-from minerva_vertex import paths, seed_study, variations
+from minerva_vertex import model_kinds, paths, seed_study, variations
 from minerva_vertex.config_error import ConfigError
 
 log = logging.getLogger(__name__)
@@ -180,7 +180,8 @@ def check_images_config(config: dict) -> None:
 
 
 def check_models(config: dict) -> None:
-    """Models refer to configured samples; a dann has a target; training needs labels."""
+    """Models refer to configured samples; a kind that learns from a target sample has one,
+    the others none; a finetune model starts from another; training needs labels."""
     samples = config["samples"]
     for name, model in (config.get("models") or {}).items():
         key = f"models.{name}"
@@ -189,13 +190,9 @@ def check_models(config: dict) -> None:
             if sample is not None and sample not in samples:
                 known = ", ".join(sorted(samples))
                 raise ConfigError(f"{key}.{field}", f"unknown sample '{sample}' (samples has: {known})")
-        if model["kind"] == "dann":
-            if "target_sample" not in model:
-                raise ConfigError(f"{key}.target_sample", "a dann model needs a target sample")
-            if model["target_sample"] == model["train_sample"]:
-                raise ConfigError(f"{key}.target_sample", "the target sample must differ from train_sample")
-        elif "target_sample" in model:
-            raise ConfigError(f"{key}.target_sample", "only dann models take a target sample")
+        check_target(model, key)
+        if model["kind"] in model_kinds.STARTED_KINDS and model.get("init_from") is None:
+            raise ConfigError(f"{key}.init_from", f"kind '{model['kind']}' fine-tunes another model's weights: name it")
         train_sample = samples[model["train_sample"]]
         if "simulate" not in train_sample and train_sample.get("has_truth") is False:
             raise ConfigError(
@@ -205,6 +202,23 @@ def check_models(config: dict) -> None:
         if model.get("normalization") == "batch" and model.get("weight_averaging") == "ema":
             raise ConfigError(f"{key}.weight_averaging", "ema averages weights, not batch normalisation's running statistics: use none with normalization: batch")
         check_init_from(config, name)
+
+
+def check_target(model: Mapping, key: str) -> None:
+    """A dann or mcc model has a target sample other than its training sample; no other kind
+    has one, nor selects its epoch by the DEV risk, which weighs source events by the target's."""
+    kind = model["kind"]
+    if model_kinds.takes_target(kind):
+        if "target_sample" not in model:
+            raise ConfigError(f"{key}.target_sample", f"kind '{kind}' needs a target sample")
+        if model["target_sample"] == model["train_sample"]:
+            raise ConfigError(f"{key}.target_sample", "the target sample must differ from train_sample")
+        return
+    takers = " and ".join(model_kinds.TARGET_KINDS)
+    if "target_sample" in model:
+        raise ConfigError(f"{key}.target_sample", f"only {takers} models take a target sample")
+    if model.get("selection") == "dev":
+        raise ConfigError(f"{key}.selection", f"dev needs a target sample, which only {takers} models take")
 
 
 def check_init_from(config: dict, name: str) -> None:
@@ -242,8 +256,8 @@ def check_variations(config: dict) -> None:
 
 def training_samples(entry: Mapping) -> dict[str, str]:
     """Samples a model (its entry) trains on, by role: ``source`` (labelled) and, for a
-    dann, ``target``."""
+    kind that learns from a target sample (dann, mcc), ``target``."""
     roles = {"source": entry["train_sample"]}
-    if entry["kind"] == "dann":
+    if model_kinds.takes_target(entry["kind"]):
         roles["target"] = entry["target_sample"]
     return roles

@@ -1,10 +1,12 @@
-"""Training of the vertex CNN and the DANN, one module per job.
+"""Training of the vertex CNN, the DANN and the other kinds (:mod:`minerva_vertex.model_kinds`),
+one module per job.
 
 - :mod:`.settings`: the model's settings and the run options, from the validated config;
 - :mod:`.checkpoints`: resumable state outside the rule's outputs; :mod:`.run_state`: what
   a run carries from epoch to epoch into it;
 - :mod:`.context`: one run's context, which every step of the loop takes;
 - :mod:`.steps`: one optimisation step, the loss of each model kind, optimiser and schedules;
+  :mod:`.mcc`: the minimum class confusion loss of an mcc network;
 - :mod:`.epoch`: one epoch, resumable mid-way;
 - :mod:`.validation`: validation and the figure that selects the epoch;
 - :mod:`.loop`: load the data, build the network, resume or start, the epochs, the selection;

@@ -52,7 +52,8 @@ EventBatches = InMemoryBatches | ChunkedBatches
 
 @dataclass
 class Batches:
-    """The events trained and validated on; the target sample's only for a DANN."""
+    """The events trained and validated on; the target sample's only for a kind that learns
+    from one (:data:`minerva_vertex.model_kinds.TARGET_KINDS`)."""
 
     source_train: EventBatches
     source_val: EventBatches

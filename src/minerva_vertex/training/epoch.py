@@ -11,6 +11,8 @@ import time
 
 import torch
 
+from minerva_vertex import model_kinds
+
 from .context import TrainingRun
 from .run_state import EpochProgress
 from .steps import NonFiniteLossError, StepLosses, lambda_at, learning_rate_schedule
@@ -108,6 +110,7 @@ def train_epoch(ctx: TrainingRun, epoch: int) -> dict:
     totals, watch = EpochTotals(done, ctx.compute.device), FiniteWatch(ctx.compute.device)
     schedule = learning_rate_schedule(s)
     lr = lam = float("nan")
+    adversarial = s.kind in model_kinds.ADVERSARIAL_KINDS  # only a DANN has a reversal coefficient
     bar = tqdm(total=ctx.steps_per_epoch, initial=done.steps, desc=f"epoch {epoch + 1}/{s.epochs}", unit="step",
                disable=not ctx.options.progress)
     for i, batch in enumerate(batches.source_train.epoch(epoch_generator(s.seed, epoch, stream=0))):
@@ -117,7 +120,7 @@ def train_epoch(ctx: TrainingRun, epoch: int) -> dict:
         step = epoch * ctx.steps_per_epoch + i
         lr = schedule.at(step, ctx.total_steps)
         learner.set_learning_rate(lr)
-        lam = lambda_at(s, step, ctx.total_steps) if target_iter is not None else float("nan")
+        lam = lambda_at(s, step, ctx.total_steps) if adversarial else float("nan")
         losses = learner.step(s, batch, tbatch, lam, ctx.compute)
         watch.see(i + 1, losses.loss)
         totals.add(losses, batch, tbatch)

@@ -21,7 +21,7 @@ from typing import Sequence
 
 import torch
 
-from minerva_vertex import datasets
+from minerva_vertex import datasets, model_kinds
 from minerva_vertex.devices import Compute
 from minerva_vertex.models import VertexCNN, build_model, initialise_weights
 
@@ -78,14 +78,17 @@ def train(
 
 
 def _check_inputs(s: TrainSettings, target_files: Sequence, init: StartingWeights | None) -> None:
-    if s.kind == "dann" and not target_files:
-        raise ValueError("a dann model needs the target sample's image files")
+    if model_kinds.takes_target(s.kind) and not target_files:
+        raise ValueError(f"a model of kind '{s.kind}' needs the target sample's image files")
+    if s.kind in model_kinds.STARTED_KINDS and s.init_from is None:
+        raise ValueError(f"a model of kind '{s.kind}' fine-tunes another model's weights: it needs init_from")
     if (s.init_from is None) != (init is None):
         raise ValueError(f"init_from is {s.init_from!r}: its weights must be given exactly when it is set")
 
 
 def load_data(s: TrainSettings, options: RunOptions, device: torch.device, source_files, target_files) -> Batches:
-    """The source sample's train and validation batches; a DANN's target sample's, unlabelled."""
+    """The source sample's train and validation batches; the target sample's, unlabelled, for
+    a kind that learns from one (a DANN, MCC)."""
     reading = datasets.ReadOptions(
         batch_size=s.batch_size, memory_limit_mb=options.memory_limit_mb, chunk_events=options.chunk_events,
         device=device, progress=options.progress,
@@ -95,7 +98,7 @@ def load_data(s: TrainSettings, options: RunOptions, device: torch.device, sourc
         return datasets.load_batches(paths, split, reading, channels=s.channels, labels=labels, max_events=max_events)
 
     batches = Batches(load(source_files, "train", s.labels, s.max_train_events), load(source_files, "validation", s.labels, s.max_val_events))
-    if s.kind == "dann":
+    if model_kinds.takes_target(s.kind):
         batches.target_train = load(target_files, "train", False, s.max_train_events)
         batches.target_val = load(target_files, "validation", False, s.max_val_events)
     return batches

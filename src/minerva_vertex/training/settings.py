@@ -19,10 +19,10 @@ from minerva_vertex import settings as schema_settings
 class TrainSettings:
     """Everything that changes the weights (config ``models.<name>``)."""
 
-    kind: str  # cnn | dann
+    kind: str  # cnn | dann | finetune | mcc (minerva_vertex.model_kinds)
     train_sample: str
     epochs: int
-    batch_size: int  # source events per step; a DANN adds as many target events
+    batch_size: int  # source events per step; a DANN or MCC network adds as many target events
     optimizer: str  # adam | sgd (with momentum)
     learning_rate: float
     momentum: float
@@ -37,6 +37,8 @@ class TrainSettings:
     lambda_schedule: str
     lambda_max: float
     lambda_gamma: float
+    mcc_loss_weight: float  # mcc: weight of the class-confusion loss
+    mcc_temperature: float  # mcc: softmax temperature of the class-confusion loss
     labels: str  # segments | planecodes
     input_transform: str  # none | sqrt | log1p, applied to the images before the first convolution
     activation: str  # relu | leaky_relu, after every convolution and hidden layer
@@ -50,7 +52,7 @@ class TrainSettings:
     seed: int
     max_train_events: int | None
     max_val_events: int | None
-    target_sample: str | None = None  # dann only; absent from the schema's defaults by design
+    target_sample: str | None = None  # dann and mcc only; absent from the schema's defaults by design
 
     @classmethod
     def from_dict(cls, values: Mapping, name: str = "model") -> "TrainSettings":

@@ -1,6 +1,7 @@
 """One optimisation step: the loss of each model kind, the optimiser and the schedules.
 
-- The label loss uses labelled source events only; a DANN's target batch carries no labels.
+- The label loss uses labelled source events only; the target batch of a DANN or an MCC
+  network carries no labels.
 - The learning rate and the reversal strength are functions of the step alone
   (:mod:`minerva_vertex.schedules`), so a resumed run sets the same values.
 """
@@ -15,6 +16,7 @@ import torch.nn.functional as F
 from minerva_vertex import datasets, schedules
 from minerva_vertex.devices import Compute
 
+from .mcc import class_confusion
 from .settings import TrainSettings
 
 
@@ -70,7 +72,22 @@ def dann_loss(model, s: TrainSettings, source, target, lambda_, compute: Compute
     )
 
 
-LOSSES = {"cnn": cnn_loss, "dann": dann_loss}
+def mcc_loss(model, s: TrainSettings, source, target, lambda_, compute: Compute) -> StepLosses:
+    """Label loss on source events plus the weighted minimum class confusion of the
+    predictions on the target batch (:mod:`.mcc`); both domains pass the network together, as
+    in the reference implementation. Target labels are never read."""
+    (xs, us, vs), labels = to_device(source, compute)
+    (xt, ut, vt), _ = to_device(target, compute)
+    n_source = xs.shape[0]
+    logits = model.classify(model.features(torch.cat([xs, xt]), torch.cat([us, ut]), torch.cat([vs, vt])))
+    source_logits = logits[:n_source]
+    label_loss = F.cross_entropy(source_logits.float(), labels)
+    confusion = class_confusion(logits[n_source:], s.mcc_temperature)
+    return StepLosses(label_loss + s.mcc_loss_weight * confusion, label_loss, (source_logits.argmax(1) == labels).sum())
+
+
+# A finetune model is the control of an adapted one: the CNN's loss on the same source events.
+LOSSES = {"cnn": cnn_loss, "dann": dann_loss, "finetune": cnn_loss, "mcc": mcc_loss}
 
 
 def train_step(model, optimizer, s: TrainSettings, source, target, lambda_: float, compute: Compute) -> StepLosses:

@@ -1,9 +1,9 @@
 """Validation after each epoch and the figure that selects the epoch kept.
 
 Model selection reads no target labels: the best epoch has the lowest loss on source
-validation events or (``selection: dev``) the lowest DEV risk; for a DANN the domain
-classifier's accuracy and AUC and the DEV risk on validation events of both domains are
-logged.
+validation events or (``selection: dev``) the lowest DEV risk. For a network that learns
+from a target sample (DANN, MCC) the DEV risk on validation events of both domains is
+logged, for a DANN also its domain classifier's accuracy and AUC.
 """
 
 from __future__ import annotations
@@ -57,10 +57,11 @@ def predict_logits(model: VertexCNN, batches, compute: Compute, domain: bool = F
 
 
 def validate(model: VertexCNN, source_val, target_val, compute: Compute, seed: int = 0) -> dict:
-    """Source-validation loss and accuracy; for a DANN, domain accuracy and AUC and the DEV
-    risk (``validators.dev_risk``)."""
-    is_dann = isinstance(model, VertexDANN) and target_val is not None
-    src = predict_logits(model, source_val, compute, domain=is_dann, features=is_dann)
+    """Source-validation loss and accuracy; with a target sample, the DEV risk
+    (``validators.dev_risk``), and for a DANN its domain classifier's accuracy and AUC."""
+    has_domain = isinstance(model, VertexDANN) and target_val is not None
+    has_target = target_val is not None
+    src = predict_logits(model, source_val, compute, domain=has_domain, features=has_target)
     logits, labels = src[0], src[1]
     out = {
         "val_label_loss": float(F.cross_entropy(logits, labels)),
@@ -69,16 +70,24 @@ def validate(model: VertexCNN, source_val, target_val, compute: Compute, seed: i
         "val_domain_auc": float("nan"),
         "val_dev_risk": float("nan"),
     }
-    if is_dann:
-        # The target's validation events are read without labels: only the domain matters.
-        _, _, target_domain_logits, target_features = predict_logits(model, target_val, compute, domain=True, features=True)
-        scores = torch.cat([src[2], target_domain_logits])
-        is_target = torch.cat([torch.zeros(len(src[2])), torch.ones(len(target_domain_logits))])
-        out["val_domain_accuracy"] = float(((scores > 0).float() == is_target).float().mean())
-        out["val_domain_auc"] = validation_auc(scores, is_target)
+    if has_target:
+        # The target's validation events are read without labels: only their features and domain matter.
+        target = predict_logits(model, target_val, compute, domain=has_domain, features=True)
+        if has_domain:
+            out.update(_domain_figures(src[2], target[2]))
         losses = F.cross_entropy(logits, labels, reduction="none").numpy()
-        out["val_dev_risk"] = validators.dev_risk_of_features(losses, src[3].numpy(), target_features.numpy(), seed=seed)
+        out["val_dev_risk"] = validators.dev_risk_of_features(losses, src[-1].numpy(), target[-1].numpy(), seed=seed)
     return out
+
+
+def _domain_figures(source_domain_logits: torch.Tensor, target_domain_logits: torch.Tensor) -> dict:
+    """The domain classifier's accuracy and AUC on the validation events of both domains."""
+    scores = torch.cat([source_domain_logits, target_domain_logits])
+    is_target = torch.cat([torch.zeros(len(source_domain_logits)), torch.ones(len(target_domain_logits))])
+    return {
+        "val_domain_accuracy": float(((scores > 0).float() == is_target).float().mean()),
+        "val_domain_auc": validation_auc(scores, is_target),
+    }
 
 
 def check_validation(row: dict, columns, epoch: int) -> None:
