@@ -25,10 +25,19 @@ import h5py
 import numpy as np
 import torch
 import torch.nn.functional as F
+import yaml
 
 from minerva_vertex import datasets, devices, models, training
 
 WIDTHS = {"x": 50, "u": 25, "v": 25}
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
+NETWORK_KEYS = ("input_transform", "activation", "normalization")  # the layers, as the default CNN has them
+
+
+def default_network() -> dict:
+    """The default CNN's layer choices (config/config.yaml), so that both loops time that network."""
+    entry = yaml.safe_load(DEFAULT_CONFIG.read_text())["models"]["cnn"]
+    return {key: entry[key] for key in NETWORK_KEYS if key in entry}
 
 
 def write_synthetic(directory: Path, n_events: int, seed: int, shift: float = 0.0) -> list[str]:
@@ -73,7 +82,7 @@ def _sync(device: torch.device) -> None:
 def plain_loop(kind, views, labels, target_views, batch_size, device, channels_last, compile_model=False, precision=None) -> float:
     """Events/s of the textbook loop: fixed-order batches of in-memory tensors, Adam."""
     torch.manual_seed(0)
-    model = models.build_model(kind).to(device)
+    model = models.build_model(kind, **default_network()).to(device)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(memory_format=fmt)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
@@ -115,7 +124,7 @@ def plain_loop(kind, views, labels, target_views, batch_size, device, channels_l
 
 def pipeline(kind, source, target, batch_size, device, channels_last, workdir, compile_model=False, precision="fp32") -> float:
     """Events/s of minerva_vertex.training.train (second epoch: the first warms up)."""
-    entry = {"kind": kind, "train_sample": "s", "epochs": 2, "batch_size": batch_size, "max_val_events": batch_size}
+    entry = {"kind": kind, "train_sample": "s", "epochs": 2, "batch_size": batch_size, "max_val_events": batch_size, **default_network()}
     settings = training.TrainSettings.from_dict({**entry, **({"target_sample": "t"} if kind == "dann" else {})})
     options = training.RunOptions.from_section(
         {"device": device.type, "channels_last": channels_last, "compile": compile_model, "progress": False,
@@ -171,7 +180,7 @@ def measure(args: argparse.Namespace, workdir: Path) -> None:
 
     print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"{n} events, batch {args.batch_size}")
-    flops = 3 * models.flops_per_event(models.build_model("cnn"))  # forward + backward ~ 3 forwards
+    flops = 3 * models.flops_per_event(models.build_model("cnn", **default_network()))  # forward + backward ~ 3 forwards
     best: dict[str, float] = {}
 
     def record(name, value):
@@ -227,7 +236,7 @@ def profile_layers(views, labels, batch_size, device, channels_last, precision, 
 
     torch.manual_seed(0)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    model = models.build_model("cnn", input_transform="sqrt").to(device).to(memory_format=fmt).train()
+    model = models.build_model("cnn", **default_network()).to(device).to(memory_format=fmt).train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     views = [v.to(device).contiguous(memory_format=fmt) for v in views]
     labels = labels.to(device)
