@@ -200,6 +200,29 @@ def test_batch_normalisation_centres_every_convolution_unit_over_the_batch():
         models.build_model("cnn", normalization="layer")
 
 
+def test_he_initialisation_draws_every_layer_at_sqrt_2_over_fan_in_with_zero_biases():
+    torch.manual_seed(0)
+    he = models.build_model("dann")
+    models.initialise_weights(he, "he")
+    layers = [m for m in he.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert len(layers) == 12 + 3 + 2 + 3  # convolutions, tower layers, label predictor, domain classifier
+    for layer in layers:
+        fan_in = layer.weight[0].numel()
+        expected = (2.0 / fan_in) ** 0.5
+        assert abs(float(layer.weight.detach().std()) / expected - 1) < (0.35 if layer.weight.numel() < 500 else 0.1)
+        assert not layer.bias.any()
+    torch.manual_seed(0)
+    default = models.build_model("dann")
+    before = {k: v.clone() for k, v in default.state_dict().items()}
+    models.initialise_weights(default, "default")  # PyTorch's own weights, untouched
+    assert all(torch.equal(before[k], v) for k, v in default.state_dict().items())
+    # the deeper convolutions start 2.4 times larger than PyTorch's default (std 1/sqrt(3 fan_in))
+    deep = he.extractor.towers["x"].conv[9].weight
+    assert 2.0 < float(deep.detach().std()) * (3 * deep[0].numel()) ** 0.5 < 2.9
+    with pytest.raises(ValueError, match="unknown weight_init 'xavier'"):
+        models.initialise_weights(he, "xavier")
+
+
 def test_compute_resolves_once_and_lays_out_the_network_and_its_inputs_alike():
     cpu = devices.Compute.resolve("cpu", "fp32", channels_last=True)
     assert (cpu.device.type, cpu.channels_last, cpu.precision) == ("cpu", True, "fp32")

@@ -140,8 +140,9 @@ def test_a_dann_started_from_a_cnn_takes_its_weights_and_a_fresh_domain_classifi
     assert all(torch.equal(dann.domain_classifier.state_dict()[k], v) for k, v in fresh.items())
     # Training starts where the CNN ended (a vanishing rate keeps it there), not at random weights.
     still = dict(epochs=1, input_transform="sqrt", learning_rate=1e-12, seed=4)
-    started = training.train(settings("dann", init_from="cnn", **still), source, target, checkpoint_dir=tmp_path / "ck2",
-                             options=FAST, init=training.StartingWeights(state))
+    # (weight_init draws the fresh domain classifier only: the rest is the CNN's)
+    started = training.train(settings("dann", init_from="cnn", weight_init="he", **still), source, target,
+                             checkpoint_dir=tmp_path / "ck2", options=FAST, init=training.StartingWeights(state))
     scratch = training.train(settings("dann", **still), source, target, checkpoint_dir=tmp_path / "ck3", options=FAST)
     distance = lambda m: sum(float((m.state_dict()[k] - v).abs().sum()) for k, v in cnn.state_dict().items())  # noqa: E731
     assert distance(started.model) < 1e-3 * distance(scratch.model)
