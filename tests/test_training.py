@@ -150,7 +150,7 @@ def test_a_dann_started_from_a_cnn_takes_its_weights_and_a_fresh_domain_classifi
         training.train(dann_settings, source, target, checkpoint_dir=tmp_path / "ck4", options=FAST)
     with pytest.raises(training.WeightsFileError, match="cnn.pt: model 'cnn' has labels, channels, input_transform"):
         training.initial_state(tmp_path / "cnn.pt", settings("dann", init_from="cnn"))
-    with pytest.raises(training.WeightsFileError, match=r"'sqrt', 'relu'\); this one needs .*'leaky_relu'"):
+    with pytest.raises(training.WeightsFileError, match=r"'sqrt', 'relu', 'none'\); this one needs .*'leaky_relu', 'none'\)"):
         training.initial_state(tmp_path / "cnn.pt", settings("dann", input_transform="sqrt", activation="leaky_relu", init_from="cnn"))
 
 
