@@ -60,7 +60,7 @@ def _filled_section(text: str) -> dict:
 
 
 def enabled(config: Mapping) -> bool:
-    return bool(section(config)["sourced"])
+    return bool(section(config)["targets"])
 
 
 def _label(value: float) -> str:
@@ -140,16 +140,14 @@ def _sourced(config: Mapping) -> dict[str, dict]:
     """Each sourced domain's sample entry: the configured one, or one simulated like ``like``."""
     study = section(config)
     out = {}
-    for name, spec in study["sourced"].items():
-        key = f"domain_study.sourced.{name}"
-        _knobs(config, spec["model"], f"{key}.model")
-        configured = config["samples"].get(name)
-        if configured is not None:
-            model = (configured.get("simulate") or {}).get("model")
-            if model != spec["model"]:
-                raise ConfigError(key, f"sample '{name}' is configured, but not simulated with model '{spec['model']}'")
-            out[name] = configured
+    for name in study["targets"]:
+        if name in config["samples"]:
+            out[name] = config["samples"][name]
             continue
+        spec = study["target_samples"].get(name)
+        if spec is None:
+            raise ConfigError("domain_study.targets", f"'{name}' is neither a configured sample nor under domain_study.target_samples")
+        _knobs(config, spec["model"], f"domain_study.target_samples.{name}.model")
         like = config["samples"].get(study["like"], {}).get("simulate")
         if like is None:
             raise ConfigError("domain_study.like", f"'{study['like']}' is not a configured simulated sample")
@@ -158,8 +156,9 @@ def _sourced(config: Mapping) -> dict[str, dict]:
 
 
 def _matching_sourced(config: Mapping, knobs: Mapping) -> str | None:
-    for name, spec in section(config)["sourced"].items():
-        if _same_knobs(knobs, _knobs(config, spec["model"], f"domain_study.sourced.{name}.model")):
+    for name, entry in _sourced(config).items():
+        model = (entry.get("simulate") or {}).get("model")
+        if model is not None and _same_knobs(knobs, _knobs(config, model, f"domain_study.targets.{name}")):
             return name
     return None
 
@@ -173,7 +172,7 @@ def study_samples(config: Mapping) -> dict[str, dict]:
     for name, entry in _sourced(config).items():
         if name not in config["samples"]:
             model = entry["simulate"]["model"]
-            out[name] = {"entry": entry, "knobs": _knobs(config, model, f"domain_study.sourced.{name}"), "label": model}
+            out[name] = {"entry": entry, "knobs": _knobs(config, model, f"domain_study.target_samples.{name}"), "label": model}
     scan = section(config)["scan"]
     for point in scan_points(config):
         if _matching_sourced(config, point["knobs"]) is None:
@@ -197,7 +196,7 @@ def domains(config: Mapping) -> list[Domain]:
             own.append(Domain(point["name"], point["name"], "scan", point["direction"], point["size"],
                               point["beyond_minerva_uncertainties"], fraction))
     sourced = []
-    for name in section(config)["sourced"]:
+    for name in section(config)["targets"]:
         point = placed.get(name, {})
         sourced.append(Domain(name, name, "sourced", point.get("direction"), point.get("size"),
                               point.get("beyond_minerva_uncertainties", False), 1.0))
