@@ -204,12 +204,15 @@ def domains(config: Mapping) -> list[Domain]:
 
 
 # --- networks ----------------------------------------------------------------------------
-def _scaled(entry: Mapping, fraction: float, key: str) -> dict:
+def _scaled(config: Mapping, entry: Mapping, fraction: float) -> dict:
+    """The entry with ``fraction`` of its training events (of its whole train split when it
+    sets no max_train_events)."""
     if fraction == 1:
         return dict(entry)
-    if entry.get("max_train_events") is None:
-        raise ConfigError(key, "a scaled-down scan needs the recipe's max_train_events (it has none)")
-    return {**entry, "max_train_events": max(1, round(fraction * entry["max_train_events"]))}
+    events = entry.get("max_train_events")
+    if events is None:
+        events = _sample_events(config, entry["train_sample"])[0] * config["images"]["splits"]["train"]
+    return {**entry, "max_train_events": max(1, round(fraction * events))}
 
 
 def _named(config: Mapping, entry: Mapping, name: str) -> str:
@@ -231,7 +234,7 @@ def _seed_networks(config: Mapping, seed: int, fraction: float) -> dict[str, tup
     study, models = section(config), config["models"]
     cnn_entry = {**models[study["cnn"]], "seed": seed}
     cnn = _named(config, cnn_entry, seed_study.study_name(study["cnn"], seed))
-    recipe = _scaled({**models[study["recipe"]], "seed": seed, "init_from": cnn}, fraction, "domain_study.scan.training_fraction")
+    recipe = _scaled(config, {**models[study["recipe"]], "seed": seed, "init_from": cnn}, fraction)
     suffix = "" if fraction == 1 else "_scan"
     control = _finetune(recipe)
     return {"cnn": (cnn, cnn_entry), "control": (_named(config, control, f"control{suffix}_seed{seed}"), control), "recipe": (None, recipe)}
@@ -245,7 +248,7 @@ def _domain_networks(config: Mapping, domain: Domain, shared: Mapping) -> dict[s
         entries["oracle"] = _finetune(recipe, train_sample=domain.sample)
     else:
         cnn_entry = {**shared["cnn"][1], "train_sample": domain.sample}
-        entries["oracle"] = _scaled(cnn_entry, domain.training_fraction, "domain_study.scan.training_fraction")
+        entries["oracle"] = _scaled(config, cnn_entry, domain.training_fraction)
     seed = recipe["seed"]
     return {m: (_named(config, e, f"{m}_{domain.name}_seed{seed}"), e) for m, e in entries.items()}
 

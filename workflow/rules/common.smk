@@ -21,7 +21,10 @@ SIMULATED_SAMPLES = [s for s in SAMPLES if wc.is_simulated(config, s)]
 SIMULATED_SAMPLES += VARIED_SAMPLES + STUDY_SAMPLES
 MODELS = list(config["models"])
 # Every network the workflow can train: the configured ones and the studies'.
-MODEL_ENTRIES = {**seed_study.model_entries(config), **domain_study.study_models(config)}
+MODEL_ENTRIES = {
+    **seed_study.model_entries(config),
+    **domain_study.study_models(config),
+}
 STUDY_MODELS = [m for m in MODEL_ENTRIES if m not in MODELS]
 DOMAIN_STUDY = domain_study.design(config)
 FINDERS = comparisons.finders(config)

@@ -49,7 +49,8 @@ rule untracked_metrics:
 
 rule domain_study_table:
     """Per target domain, over seeds: the CNN's drop, the oracle's gap, the share closed by
-    the DANN, MCC and the control, paired differences and the nuclear targets' shifts."""
+    the DANN, MCC and the control, paired differences and the nuclear targets' shifts.
+    """
     input:
         [
             paths.metrics(RESULTS, model, sample)
