@@ -53,12 +53,12 @@ learning-curve: setup
 		--recipe "raw pixels:input_transform=none" \
 		--mark "default run=120000" --csv $(LEARNING_CURVE)/learning_curve.csv --plot docs/learning_curve.png
 
-# CNN, DANN and oracle over 3 seeds on the default run's images, and the label-free choice
-# of the DANN's domain-loss weight (benchmarks/bench_domain_study.py; about an hour on 2 cores).
+# Per target domain (MINERvA's data-like, no-FSI and low-energy-beam samples and a shift
+# scan) and seed: the CNN, the oracle, the DANN, MCC and the control (config section
+# domain_study; docs/domain-study.md). About 1 h 50 min on 2 cores after the default run.
 domain-study: setup
-	$(SNAKEMAKE) --cores $(CORES) --until images
-	$(VENV)/bin/python benchmarks/bench_domain_study.py --images results/images/simulation \
-		--target-images results/images/data_like --seeds 1 2 3 --out results/domain_study/domain_study.json
+	$(SNAKEMAKE) --cores $(CORES) domain_study
+	$(VENV)/bin/python -c 'import sys; print(open(sys.argv[1]).read())' results/domain_study/domain_study.md
 
 # The default CNN and oracle retrained from seeds 2-5 beside the default run's (config section
 # seed_study; each training is a job of its own, so an interrupted study resumes).

@@ -25,7 +25,7 @@ include: "workflow/rules/common.smk"
 
 # One set of wildcard constraints for every rule: names are the configured ones.
 wildcard_constraints:
-    sample=one_of(SAMPLES + VARIED_SAMPLES),
+    sample=one_of(SAMPLES + VARIED_SAMPLES + STUDY_SAMPLES),
     part="[^/]+",
     model=one_of(MODELS + STUDY_MODELS),
     finder=one_of(FINDERS + STUDY_MODELS),
@@ -41,6 +41,7 @@ include: "workflow/rules/metrics.smk"
 include: "workflow/rules/plots.smk"
 include: "workflow/rules/variations.smk"
 include: "workflow/rules/seed_study.smk"
+include: "workflow/rules/domain_study.smk"
 
 
 rule all:

@@ -14,7 +14,7 @@ from minerva_vertex import config_reference, headline, paths
 
 REPO = Path(__file__).resolve().parents[1]
 # Keys under these paths are names the user chooses; the reference writes them as <name>.
-NAMED_ENTRIES = ("samples", "models", "simulation.models", "comparisons.sets", "variations.knobs")
+NAMED_ENTRIES = ("samples", "models", "simulation.models", "comparisons.sets", "variations.knobs", "domain_study.target_samples")
 
 
 def leaf_keys(tree, prefix=""):

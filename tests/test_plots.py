@@ -190,17 +190,51 @@ def test_distributions_show_each_sample_and_the_truth_where_known(tmp_path, file
     assert ax.get_yscale() == "log"
 
 
-def test_accuracy_gap_bars_are_the_accuracies(tmp_path, files):
-    bias = evaluation.bias_evaluation(files, {}, {"cnn": {"kind": "cnn", "train_sample": "sim"}}, "sim", "data")
-    figure = accuracy_gap.plot_accuracy_gap(bias, tmp_path / "g.png", tmp_path / "g.pdf", bar_width=0.3)
+def gap_files(oracle_on_target):
+    """CNN, DANN and oracle on two samples with truth; accuracies and 68 % intervals by hand."""
+    def doc(value, half=0.002):
+        return {"segments": {"accuracy": {"value": value, "interval": [value - half, value + half]}}}
+    accuracies = {("cnn", "sim"): 0.94, ("cnn", "data"): 0.90, ("dann", "sim"): 0.939, ("dann", "data"): 0.92,
+                  ("oracle", "data"): oracle_on_target}
+    return {key: doc(value) for key, value in accuracies.items()}
+
+
+def gap_bias(files):
+    models = {"cnn": {"kind": "cnn", "train_sample": "sim"}, "oracle": {"kind": "cnn", "train_sample": "data"},
+              "dann": {"kind": "dann", "train_sample": "sim", "target_sample": "data"}}
+    bias = {"source": "sim", "target": "data", "finders": {}, "adaptation": {}}
+    for finder in ("cnn", "dann", "oracle"):
+        accuracy = {s: files[(f, s)]["segments"]["accuracy"]["value"] for f, s in files if f == finder}
+        bias["finders"][finder] = {"accuracy": accuracy, "accuracy_drop": None}
+    bias["adaptation"]["dann vs cnn (oracle oracle)"] = {"adapted": "dann", "source_only": "cnn", "oracle": "oracle"}
+    assert set(models) == set(bias["finders"])
+    return bias
+
+
+def test_accuracy_gap_points_carry_the_intervals_on_a_zoomed_axis(tmp_path):
+    files = gap_files(oracle_on_target=0.94)  # gap 4 points, DANN gains 2: half of it
+    figure = accuracy_gap.plot_accuracy_gap(gap_bias(files), files, tmp_path / "g.png", tmp_path / "g.pdf", offset=0.1)
     assert_written(tmp_path, "g")
     ax = figure.axes[0]
-    bars = [p for p in ax.patches if isinstance(p, Rectangle)]
     finders = [t.get_text() for t in ax.get_xticklabels()]
-    assert sorted(finders) == sorted(FINDERS) and len(bars) == 2 * len(finders)
-    for finder, bar in zip(finders, bars[: len(finders)]):  # the source sample, with truth
-        true, reco, *_ = fake_events(SEEDS[(finder, "sim")])
-        assert bar.get_height() == pytest.approx(np.mean(reco == true)) and bar.get_width() == pytest.approx(0.3)
-    assert all(np.isnan(bar.get_height()) for bar in bars[len(finders) :])  # data: no truth, no accuracy
-    assert ax.get_ylim() == (0, 1.2)
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["sim", "data"]
+    assert finders == ["cnn", "dann", "oracle"]
+    points = {c.get_label(): c for c in ax.containers}
+    sim_x, sim_y = np.asarray(points["sim"].lines[0].get_data(), float)
+    data_x, data_y = np.asarray(points["data"].lines[0].get_data(), float)
+    np.testing.assert_allclose(sim_y, [94.0, 93.9])  # the oracle has no simulation accuracy here
+    np.testing.assert_allclose(sim_x, [-0.1, 0.9])
+    np.testing.assert_allclose(data_y, [90.0, 92.0, 94.0])
+    np.testing.assert_allclose(data_x, [0.1, 1.1, 2.1])
+    segments = points["data"].lines[2][0].get_segments()  # the error bars: ± 0.2 point
+    np.testing.assert_allclose([float(s[1][1] - s[0][1]) for s in segments], [0.4, 0.4, 0.4])
+    low, high = ax.get_ylim()
+    assert 85 < low < 90 and 94 < high < 100  # zoomed to the points, not drawn from 0
+    text = " ".join(t.get_text() for t in ax.texts)
+    assert "dann: closes 50 %" in text and "no gap" not in text
+
+
+def test_accuracy_gap_says_no_gap_when_the_gaps_interval_includes_zero(tmp_path):
+    files = gap_files(oracle_on_target=0.902)  # 0.2 point, inside the intervals (± 0.28)
+    figure = accuracy_gap.plot_accuracy_gap(gap_bias(files), files, tmp_path / "g.png", tmp_path / "g.pdf", offset=0.1)
+    text = " ".join(t.get_text() for t in figure.axes[0].texts)
+    assert "dann: no gap" in text and "%" not in text.split("dann:")[1].split("(")[0]

@@ -60,23 +60,3 @@ def test_entropy_risk():
 def test_dev_rejects_mismatched_inputs():
     with pytest.raises(ValueError, match="one weight per source loss"):
         validators.dev_risk([1.0, 2.0], [1.0])
-
-
-def test_study_picks_and_regret():
-    from minerva_vertex import domain_study
-
-    def dann(name, weight, target_accuracy, **risks):
-        return domain_study.Scored(name, "dann", 1, weight, 0.93, target_accuracy, risks)
-
-    danns = [dann("w0.1", 0.1, 0.90, source_loss=0.20, dev=0.40, target_entropy=0.5),
-             dann("w0.3", 0.3, 0.92, source_loss=0.25, dev=0.30, target_entropy=0.6)]
-    picks = domain_study.picks(danns)
-    assert picks["source_loss"]["picked"] == "w0.1" and picks["source_loss"]["regret"] == pytest.approx(0.02)
-    assert picks["dev"]["picked"] == "w0.3" and picks["dev"]["regret"] == 0.0
-    assert picks["target_entropy"]["weight"] == 0.1
-    cnn = domain_study.Scored("cnn", "cnn", 1, None, 0.94, 0.88, {})
-    oracle = domain_study.Scored("oracle", "cnn", 1, None, 0.90, 0.92, {})
-    summary = domain_study.seed_summary(cnn, oracle, danns[0])
-    assert summary["cnn_drop"] == pytest.approx(0.06) and summary["oracle_gap"] == pytest.approx(0.04)
-    assert summary["gap_closed"] == pytest.approx(0.5)
-    assert domain_study.mean_and_spread([0.5, 0.7, None]) == pytest.approx((0.6, 0.1414), abs=1e-4)

@@ -135,6 +135,31 @@ def share_label(share: float | None, interval: Sequence[float] | None) -> str:
     return f"{100 * share:.0f} % ({100 * interval[0]:.0f} to {100 * interval[1]:.0f} %)"
 
 
+def single_run_share(cnn: Sequence[float], method: Sequence[float], oracle: Sequence[float], *,
+                     n_draws: int = N_RESAMPLES, seed: int = 0) -> dict:
+    """The gap and the share closed in one run, from each network's target accuracy and the
+    half-width of its 68 % test-split interval, each a ``(value, half_width)`` pair.
+
+    The errors are taken as independent (conservative: the networks score the same test
+    events, so their differences vary less). The gap's interval is gap ± the half-widths in
+    quadrature; "no gap" unless it lies above zero; the share's interval is the central
+    68 % of the ratio over ``n_draws`` Gaussian draws of the three accuracies."""
+    gap_value = oracle[0] - cnn[0]
+    gap_error = math.hypot(oracle[1], cnn[1])
+    interval = [gap_value - gap_error, gap_value + gap_error]
+    out = {"gap": gap_value, "gap_interval": interval, "open": interval[0] > 0, "gain": method[0] - cnn[0],
+           "share": None, "interval": None, "label": NO_GAP}
+    if out["open"]:
+        rng = np.random.default_rng(seed)
+        draws = {name: rng.normal(v, hw, n_draws) for name, (v, hw) in (("c", cnn), ("m", method), ("o", oracle))}
+        ratios = (draws["m"] - draws["c"]) / (draws["o"] - draws["c"])
+        low, high = np.quantile(ratios, [0.5 - CONFIDENCE / 2, 0.5 + CONFIDENCE / 2])
+        out["share"] = out["gain"] / gap_value
+        out["interval"] = [float(low), float(high)]
+        out["label"] = share_label(out["share"], out["interval"])
+    return out
+
+
 # --- bias as an analysis inherits it -------------------------------------------------------
 def _selections(document: Mapping, what: str) -> Mapping:
     if "targets" not in document:
@@ -191,21 +216,23 @@ def _bias_values(shifts: Mapping, selection: str, quantity: str) -> float | None
 
 def shifts_over_seeds(shifts_by_seed: Mapping[int, Mapping]) -> dict:
     """Per selection: the mean and standard error over seeds of the efficiency shift, the
-    purity shift and the cross-section bias (``target_shifts`` of each seed)."""
+    purity shift and the cross-section bias (``target_shifts`` of each seed); None where a
+    seed has no value (a ratio without events, as in a small sample)."""
     first = _first(shifts_by_seed)
     out = {}
     for selection in first:
         out[selection] = {}
         for quantity in BIAS_QUANTITIES:
-            values = {s: _bias_values(shifts, selection, quantity) for s, shifts in shifts_by_seed.items()}
-            out[selection][quantity] = mean_and_error(list(_checked(values, f"{selection} {quantity}").values()))
+            values = [_bias_values(shifts, selection, quantity) for shifts in shifts_by_seed.values()]
+            out[selection][quantity] = None if None in values else mean_and_error(values)
     return out
 
 
 def bias_shrinkage(source_only: Mapping[int, Mapping], adapted: Mapping[int, Mapping]) -> dict:
     """Whether adaptation shrinks the bias: per selection and quantity, |adapted's shift|
     minus |source-only's shift|, paired by seed (negative: the adapted finder's analysis
-    inherits less bias). Each argument maps seed -> ``target_shifts``."""
+    inherits less bias; None where a seed has no value). Each argument maps seed ->
+    ``target_shifts``."""
     first = _first(source_only)
     out = {}
     for selection in first:
@@ -214,7 +241,8 @@ def bias_shrinkage(source_only: Mapping[int, Mapping], adapted: Mapping[int, Map
             what = f"{selection} {quantity}"
             mine = {s: _magnitude(_bias_values(v, selection, quantity)) for s, v in adapted.items()}
             theirs = {s: _magnitude(_bias_values(v, selection, quantity)) for s, v in source_only.items()}
-            out[selection][quantity] = paired_differences(mine, theirs, what)
+            missing = None in mine.values() or None in theirs.values()
+            out[selection][quantity] = None if missing else paired_differences(mine, theirs, what)
     return out
 
 

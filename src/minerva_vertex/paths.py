@@ -120,6 +120,15 @@ def seed_study(results, ext: str) -> str:
     return f"{results}/seed_study/seed_study.{ext}"
 
 
+def domain_study(results, ext: str) -> str:
+    """The domain study's table: ``json`` or ``md``."""
+    return f"{results}/domain_study/domain_study.{ext}"
+
+
+def plot_domain_scan(results, ext: str) -> str:
+    return f"{results}/domain_study/scan.{ext}"
+
+
 def plot_variations(results, ext: str, quantity=QUANTITY) -> str:
     """``quantity``: purity or efficiency."""
     return f"{results}/plots/variations/{quantity}.{ext}"

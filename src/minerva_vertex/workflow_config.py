@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
-from minerva_vertex import model_kinds, paths, seed_study, variations
+from minerva_vertex import domain_study, model_kinds, paths, seed_study, variations
 from minerva_vertex.config_error import ConfigError
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,9 @@ def sample_entry(config: dict, sample: str) -> dict:
         return config["samples"][sample]
     if sample in variations.varied_samples(config):
         return variations.sample_entry(config)
+    studied = domain_study.study_samples(config).get(sample)
+    if studied is not None:
+        return studied["entry"]
     raise ConfigError("samples", f"no sample '{sample}'")
 
 
@@ -121,9 +124,16 @@ def simulation_job(config: dict, sample: str, part: str) -> dict:
     index = parts.index(part)
     model = entry["model"]
     varied = variations.varied_samples(config).get(sample)
+    studied = None if sample in config["samples"] else domain_study.study_samples(config).get(sample)
+    if studied is not None:
+        model_name, knobs = studied["label"], studied["knobs"]
+    elif varied is not None:
+        model_name, knobs = f"{model}, {varied.label}", varied.knobs
+    else:
+        model_name, knobs = model, config["simulation"]["models"][model]
     return {
-        "model_name": model if varied is None else f"{model}, {varied.label}",
-        "model": dict(config["simulation"]["models"][model] if varied is None else varied.knobs),
+        "model_name": model_name,
+        "model": dict(knobs),
         "events": events_per_part(entry["events"], entry["files"])[index],
         "seed": entry["seed"],
         "part_index": index,
@@ -167,6 +177,7 @@ def check_config(config: dict) -> None:
     check_models(config)
     check_variations(config)
     seed_study.check(config)
+    domain_study.check(config)
 
 
 def check_images_config(config: dict) -> None:

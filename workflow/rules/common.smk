@@ -7,18 +7,26 @@ minerva_vertex.targets.
 
 import re
 
-from minerva_vertex import comparisons, paths, seed_study, settings, targets, variations
+from minerva_vertex import comparisons, domain_study, paths, seed_study, settings
+from minerva_vertex import targets, variations
 from minerva_vertex import workflow_config as wc
 
 RESULTS = str(paths.results_dir(config))
 SAMPLES = list(config["samples"])
 VARIED = variations.varied_samples(config)  # samples of the systematic variations
 VARIED_SAMPLES = list(VARIED)
-SIMULATED_SAMPLES = [s for s in SAMPLES if wc.is_simulated(config, s)] + VARIED_SAMPLES
+# Samples the domain study simulates beyond the configured ones (its scan, its target domains).
+STUDY_SAMPLES = list(domain_study.study_samples(config))
+SIMULATED_SAMPLES = [s for s in SAMPLES if wc.is_simulated(config, s)]
+SIMULATED_SAMPLES += VARIED_SAMPLES + STUDY_SAMPLES
 MODELS = list(config["models"])
-# Every network the workflow can train: the configured ones and the seed study's.
-MODEL_ENTRIES = seed_study.model_entries(config)
-STUDY_MODELS = list(seed_study.study_models(config))
+# Every network the workflow can train: the configured ones and the studies'.
+MODEL_ENTRIES = {
+    **seed_study.model_entries(config),
+    **domain_study.study_models(config),
+}
+STUDY_MODELS = [m for m in MODEL_ENTRIES if m not in MODELS]
+DOMAIN_STUDY = domain_study.design(config)
 FINDERS = comparisons.finders(config)
 COMPARISONS = comparisons.resolve(config)
 BIAS_SOURCE, BIAS_TARGET = comparisons.bias_samples(config)

@@ -42,6 +42,9 @@ rule metrics:
         paths.log(RESULTS, "metrics", "{model}", "{sample}"),
     benchmark:
         paths.benchmark(RESULTS, "metrics", "{model}", "{sample}")
+    # The samples the domain study adds have no track-based vertex: rule untracked_metrics.
+    wildcard_constraints:
+        sample=one_of(SAMPLES + VARIED_SAMPLES),
     conda:
         PIPELINE_ENV
     threads: 1

@@ -139,9 +139,11 @@ rule plot_distributions:
 
 
 rule plot_accuracy_gap:
-    """Accuracy on the bias source and target samples of every finder."""
+    """Accuracy on the bias source and target samples of every finder, with intervals, and
+    the share of the gap each adapted network closes."""
     input:
-        paths.bias(RESULTS),
+        bias=paths.bias(RESULTS),
+        metrics=ALL_METRICS,
     output:
         png=report(
             paths.plot_accuracy_gap(RESULTS, "png"),
@@ -166,7 +168,7 @@ rule plot_accuracy_gap:
         mem_mb=1000,
         runtime=5,
     params:
-        bar_width=0.38,
+        offset=0.12,  # source and target points either side of the finder
     script:
         "../../scripts/plot_accuracy_gap.py"
 
