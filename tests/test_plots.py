@@ -233,6 +233,21 @@ def test_accuracy_gap_points_carry_the_intervals_on_a_zoomed_axis(tmp_path):
     assert "dann: closes 50 %" in text and "no gap" not in text
 
 
+def test_accuracy_gap_gives_the_track_based_vertex_an_axis_of_its_own(tmp_path):
+    files = gap_files(oracle_on_target=0.94)
+    files[("tracking", "sim")] = {"segments": {"accuracy": {"value": 0.85, "interval": [0.847, 0.853]}}}
+    files[("tracking", "data")] = {"segments": {"accuracy": {"value": 0.83, "interval": [0.827, 0.833]}}}
+    bias = gap_bias(files)
+    bias["finders"]["tracking"] = {"accuracy": {"sim": 0.85, "data": 0.83}, "accuracy_drop": 0.02}
+    figure = accuracy_gap.plot_accuracy_gap(bias, files, tmp_path / "g.png", tmp_path / "g.pdf", offset=0.1)
+    networks, tracking = figure.axes[:2]
+    assert [t.get_text() for t in networks.get_xticklabels()] == ["cnn", "dann", "oracle"]
+    assert [t.get_text() for t in tracking.get_xticklabels()] == ["tracking"]
+    assert networks.get_ylim()[0] > 85  # the networks' axis stays zoomed on their points
+    assert tracking.get_ylim()[0] < 83 < 85 < tracking.get_ylim()[1]
+    assert "drop 2.00 points" in " ".join(t.get_text() for t in tracking.texts)
+
+
 def test_accuracy_gap_says_no_gap_when_the_gaps_interval_includes_zero(tmp_path):
     files = gap_files(oracle_on_target=0.902)  # 0.2 point, inside the intervals (± 0.28)
     figure = accuracy_gap.plot_accuracy_gap(gap_bias(files), files, tmp_path / "g.png", tmp_path / "g.pdf", offset=0.1)

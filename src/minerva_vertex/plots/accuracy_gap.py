@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
 from minerva_vertex import adaptation_stats
+from minerva_vertex.comparisons import TRACKING
 from minerva_vertex.plots import style
 
 
@@ -45,11 +46,32 @@ def share_lines(bias: Mapping, metric_files: Mapping) -> list[str]:
 
 def plot_accuracy_gap(bias: Mapping, metric_files: Mapping, png, pdf, *, offset: float) -> Figure:
     """Accuracy (source, target) per finder with 68 % intervals, the drop and the domain AUC
-    above each finder, the share closed below the axes. ``metric_files``: (finder, sample)
-    -> metrics JSON, whose intervals the points carry. Returns the saved figure."""
+    above each finder, the share closed below the axes. The networks get an axis of their
+    own, zoomed to their differences; the track-based vertex, ten points lower, a second
+    one beside it. ``metric_files``: (finder, sample) -> metrics JSON, whose intervals the
+    points carry. Returns the saved figure."""
     style.use_style()
     finders = list(bias["finders"])
-    figure, ax = plt.subplots(figsize=(max(8, 2.2 * len(finders) + 3), 7))
+    panels = [[f for f in finders if f != TRACKING], [f for f in finders if f == TRACKING]]
+    panels = [panel for panel in panels if panel]
+    figure, axes = plt.subplots(
+        1, len(panels), figsize=(max(8, 2.2 * len(finders) + 3), 7), squeeze=False,
+        gridspec_kw={"width_ratios": [len(panel) for panel in panels]},
+    )
+    for ax, panel in zip(axes[0], panels):
+        _draw_panel(ax, bias, metric_files, panel, offset)
+    network_axis = axes[0][0]
+    network_axis.set_ylabel("Accuracy (%), 68 % intervals")
+    network_axis.legend(loc="best", fontsize=11)
+    lines = share_lines(bias, metric_files)
+    if lines:
+        network_axis.text(0.01, -0.12, "\n".join(lines), ha="left", va="top", fontsize=10, transform=network_axis.transAxes)
+    style.save(figure, png, pdf)
+    return figure
+
+
+def _draw_panel(ax, bias: Mapping, metric_files: Mapping, finders: list[str], offset: float) -> None:
+    """Source and target points of ``finders``, with the drop and AUC above each."""
     positions = np.arange(len(finders))
     for shift, sample, colour in ((-offset, bias["source"], style.PALETTE[0]), (offset, bias["target"], style.PALETTE[1])):
         points = [(x + shift, p) for x, f in zip(positions, finders) if (p := _accuracy(metric_files, f, sample)) is not None]
@@ -68,13 +90,6 @@ def plot_accuracy_gap(bias: Mapping, metric_files: Mapping, png, pdf, *, offset:
         if entry.get("domain_auc"):
             notes.append(f"AUC {entry['domain_auc']['auc']:.2f}")
         ax.text(x, 1.01, "\n".join(notes), ha="center", va="bottom", fontsize=10, transform=above)
-    lines = share_lines(bias, metric_files)
-    if lines:
-        ax.text(0.01, -0.12, "\n".join(lines), ha="left", va="top", fontsize=10, transform=ax.transAxes)
     ax.set_xticks(positions)
     ax.set_xticklabels(finders)
     ax.set_xlim(-0.6, len(finders) - 0.4)
-    ax.set_ylabel("Accuracy (%), 68 % intervals")
-    ax.legend(loc="best", fontsize=11)
-    style.save(figure, png, pdf)
-    return figure
