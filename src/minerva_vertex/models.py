@@ -46,15 +46,16 @@ VIEWS = ("x", "u", "v")
 INPUT_TRANSFORMS = {"none": None, "sqrt": torch.sqrt, "log1p": torch.log1p}
 # The non-linearity after every convolution and hidden layer: ReLU (MINERvA's), or leaky ReLU
 # (slope 0.01 below zero, PyTorch's default), whose units keep a gradient when their input
-# turns negative. With ReLU whole convolution units went dead early in some seeds (the images
-# are mostly empty pixels, so a unit whose bias turns negative sees nothing): 89-94 % of the
-# X tower's last two units in the seed that ended 2.4 points low (docs/results.md, "Seed study").
+# turns negative. With ReLU and PyTorch's initial weights whole convolution units went dead
+# in some seeds (the images are mostly empty pixels, so a unit whose bias turns negative sees
+# nothing): 93-94 % of the X tower's last two units in the seed that ended 2.4 points low.
+# Leaky units did not rescue that seed; He's initial weights did (docs/results.md, "Seed study").
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU}
 
 
 # What follows each convolution before its non-linearity: nothing (MINERvA's), or batch
 # normalisation, which keeps every unit's input centred on zero over the batch, so no unit can
-# go dead, and makes the training far less sensitive to its start (docs/results.md, "Seed study").
+# go dead; on a 2-core CPU it cost 2.7 times the step time (docs/results.md, "Seed study").
 NORMALIZATIONS = ("none", "batch")
 
 
