@@ -286,7 +286,7 @@ def operator_category(name: str) -> str:
     for category, parts in OPERATOR_CATEGORIES:
         if any(part in name for part in parts):
             return category
-    return "other (element-wise, loss, bookkeeping)"
+    return "other (element-wise; loss; bookkeeping)"
 
 
 if __name__ == "__main__":
