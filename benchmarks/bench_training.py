@@ -16,6 +16,7 @@ other work on the machine makes single timings noisy.
 from __future__ import annotations
 
 import argparse
+import functools
 import glob
 import tempfile
 import time
@@ -34,6 +35,7 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
 NETWORK_KEYS = ("input_transform", "activation", "normalization")  # the layers, as the default CNN has them
 
 
+@functools.cache
 def default_network() -> dict:
     """The default CNN's layer choices (config/config.yaml), so that both loops time that network."""
     entry = yaml.safe_load(DEFAULT_CONFIG.read_text())["models"]["cnn"]
@@ -243,7 +245,8 @@ def profile_layers(views, labels, batch_size, device, channels_last, precision, 
     autocast = devices.autocast_for(device, precision)
 
     def step(i):
-        sl = slice((i * batch_size) % (len(labels) - batch_size), (i * batch_size) % (len(labels) - batch_size) + batch_size)
+        start = (i * batch_size) % (len(labels) - batch_size)
+        sl = slice(start, start + batch_size)
         with autocast:
             loss = F.cross_entropy(model(*(v[sl] for v in views)).float(), labels[sl])
         opt.zero_grad(set_to_none=True)

@@ -79,3 +79,11 @@ def write_sample(directory: str | Path, n_files: int, events_per_file: int, *, s
         str(write_image_file(directory / f"part{i:03d}.h5", events_per_file, seed=seed * 100 + i, **kwargs))
         for i in range(n_files)
     ]
+
+
+def write_source_and_target(root: str | Path) -> tuple[list[str], list[str]]:
+    """The tiny trainings' two samples: a labelled source and a shifted target, 2 x 15 events each."""
+    root = Path(root)
+    source = write_sample(root / "source", 2, 15, seed=1)
+    target = write_sample(root / "target", 2, 15, seed=2, shift=0.6)
+    return source, target

@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-from image_fixtures import write_sample
+from image_fixtures import write_source_and_target
 from minerva_vertex import models, training, workflow_config
 from minerva_vertex.training import context
 from minerva_vertex.training.mcc import class_confusion
@@ -78,10 +78,7 @@ def test_the_entropy_weights_pass_no_gradient_and_autocast_changes_nothing():
 # --- tiny trainings ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory):
-    root = tmp_path_factory.mktemp("samples")
-    source = write_sample(root / "source", 2, 15, seed=1)
-    target = write_sample(root / "target", 2, 15, seed=2, shift=0.6)
-    return source, target
+    return write_source_and_target(tmp_path_factory.mktemp("samples"))
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import pytest
 import torch
 import yaml
 
-from image_fixtures import write_sample
+from image_fixtures import write_sample, write_source_and_target
 from minerva_vertex import datasets, devices, model_kinds, models, safe_write, training, workflow_config
 from minerva_vertex import settings as settings_module
 from minerva_vertex.settings import SettingsError
@@ -30,10 +30,7 @@ FAST = training.RunOptions.from_section({"progress": False})
 
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory):
-    root = tmp_path_factory.mktemp("samples")
-    source = write_sample(root / "source", 2, 15, seed=1)
-    target = write_sample(root / "target", 2, 15, seed=2, shift=0.6)
-    return source, target
+    return write_source_and_target(tmp_path_factory.mktemp("samples"))
 
 
 def settings(kind="cnn", **overrides):
