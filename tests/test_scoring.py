@@ -164,6 +164,26 @@ def test_bias_roles_and_gap_closed():
     assert bias["finders"]["cnn"]["accuracy_drop"] == pytest.approx(0.3)
 
 
+def test_every_sample_beside_the_bias_target_gets_its_drop_in_the_summary():
+    """A second comparison (data-like beside the bias target) reads its drop from the summary."""
+    models_config = {"cnn": {"kind": "cnn", "train_sample": "sim"}}
+    files = {}
+    for sample, value in (("sim", 0.93), ("target", 0.90), ("second", 0.92)):
+        files[("cnn", sample)] = {
+            "n_events": 100,
+            "predicted_distribution": [1 / 11] * 11,
+            "true_distribution": [1 / 11] * 11,
+            "segments": {"accuracy": {"value": value, "interval": [value - 0.01, value + 0.01]}},
+            "targets": {"selections": {f"target{t}": {"purity": {"value": 0.6}, "efficiency": {"value": 0.9}} for t in range(1, 6)}},
+        }
+    bias = evaluation.bias_evaluation(files, {}, models_config, "sim", "target")
+    assert bias["finders"]["cnn"]["accuracy_drops"] == pytest.approx({"target": 0.03, "second": 0.01})
+    table = evaluation.summary_rows(files, bias).set_index("sample")
+    assert table.loc["second", "accuracy_drop"] == pytest.approx(0.01)
+    assert table.loc["target", "accuracy_drop"] == pytest.approx(0.03)
+    assert table["accuracy_drop"].isna()["sim"]
+
+
 def test_an_mcc_network_is_adapted_and_its_finetune_control_takes_no_role():
     models_config = {
         "cnn": {"kind": "cnn", "train_sample": "sim"},

@@ -142,6 +142,13 @@ def bias_evaluation(
             entry["distributions"][sample] = dist
         on_source, on_target = entry["accuracy"].get(source), entry["accuracy"].get(target)
         entry["accuracy_drop"] = on_source - on_target if on_source is not None and on_target is not None else None
+        # Every other sample's drop too: a second comparison (say data-like beside the bias
+        # target) reads its own from the summary.
+        entry["accuracy_drops"] = {
+            sample: on_source - value
+            for sample, value in entry["accuracy"].items()
+            if sample != source and on_source is not None and value is not None
+        }
         src_dist, tgt_dist = entry["distributions"].get(source), entry["distributions"].get(target)
         entry["predicted_shift"] = metrics.total_variation(src_dist["predicted"], tgt_dist["predicted"]) if src_dist and tgt_dist else None
         if finder in features:
@@ -196,8 +203,8 @@ def summary_rows(metric_files: Mapping[tuple[str, str], Mapping], bias: Mapping)
             ratios = data.get("purity_ratio_to_tracking")
             row["purity_ratio_to_tracking"] = _mean([ratios.get(t) for t in TARGET_HEADLINE]) if ratios else None
         finder_bias = bias.get("finders", {}).get(finder, {})
+        row["accuracy_drop"] = finder_bias.get("accuracy_drops", {}).get(sample)
         if sample == bias.get("target"):
-            row["accuracy_drop"] = finder_bias.get("accuracy_drop")
             row["domain_auc"] = finder_bias.get("domain_auc", {}).get("auc")
         rows.append(row)
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
