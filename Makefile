@@ -55,7 +55,7 @@ learning-curve: setup
 
 # Per target domain (MINERvA's data-like, no-FSI and low-energy-beam samples and a shift
 # scan) and seed: the CNN, the oracle, the DANN, MCC and the control (config section
-# domain_study; docs/domain-study.md). About 1 h 50 min on 2 cores after the default run.
+# domain_study; docs/domain-study.md). 1 h 43 min on 2 cores after the default run (measured).
 domain-study: setup
 	$(SNAKEMAKE) --cores $(CORES) domain_study
 	$(VENV)/bin/python -c 'import sys; print(open(sys.argv[1]).read())' results/domain_study/domain_study.md
