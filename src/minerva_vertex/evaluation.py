@@ -140,15 +140,15 @@ def bias_evaluation(
             dist = {"predicted": data["predicted_distribution"], "true": data.get("true_distribution")}
             dist["total_variation_to_truth"] = metrics.total_variation(dist["predicted"], dist["true"]) if dist["true"] else None
             entry["distributions"][sample] = dist
-        on_source, on_target = entry["accuracy"].get(source), entry["accuracy"].get(target)
-        entry["accuracy_drop"] = on_source - on_target if on_source is not None and on_target is not None else None
-        # Every other sample's drop too: a second comparison (say data-like beside the bias
-        # target) reads its own from the summary.
+        on_source = entry["accuracy"].get(source)
+        # Every other sample's drop, not the bias target's alone: a second comparison (say
+        # data-like beside the bias target) reads its own from the summary.
         entry["accuracy_drops"] = {
             sample: on_source - value
             for sample, value in entry["accuracy"].items()
             if sample != source and on_source is not None and value is not None
         }
+        entry["accuracy_drop"] = entry["accuracy_drops"].get(target)
         src_dist, tgt_dist = entry["distributions"].get(source), entry["distributions"].get(target)
         entry["predicted_shift"] = metrics.total_variation(src_dist["predicted"], tgt_dist["predicted"]) if src_dist and tgt_dist else None
         if finder in features:
