@@ -51,7 +51,7 @@ learning-curve: setup
 		--target-images $(LEARNING_CURVE)/images/data_like --every 20000 \
 		--recipe "default (sqrt pixels)" --recipe "log1p pixels:input_transform=log1p" \
 		--recipe "raw pixels:input_transform=none" \
-		--mark "default run=120000" --csv $(LEARNING_CURVE)/learning_curve.csv --plot docs/learning_curve.png
+		--mark "default run=160000" --csv $(LEARNING_CURVE)/learning_curve.csv --plot docs/learning_curve.png
 
 # Per target domain (MINERvA's data-like, no-FSI and low-energy-beam samples and a shift
 # scan) and seed: the CNN, the oracle, the DANN, MCC and the control (config section
