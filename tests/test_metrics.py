@@ -116,6 +116,26 @@ def test_purity_ratio():
     assert metrics.purity_ratios(network, tracking) == {"a": pytest.approx(3.0), "b": None}
 
 
+def test_purity_at_a_lower_efficiency_keeps_the_most_probable_events():
+    # Six events put in segment 1, by falling probability: true, true, false, true, false, true;
+    # and one true segment-1 event put in segment 2. Segment 1 has 5 true events, 4 found.
+    p1 = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3])
+    probabilities = np.zeros((7, geo.N_SEGMENTS))
+    probabilities[:, 1] = p1
+    reco = np.array([1, 1, 1, 1, 1, 1, 2])
+    true = np.array([1, 1, 0, 1, 0, 1, 1])
+    shuffled = np.array([3, 6, 0, 5, 2, 4, 1])  # the order of events does not matter
+    at = metrics.purity_at_efficiency(probabilities[shuffled], reco[shuffled], true[shuffled], 1, 0.6)
+    # 60 % of 5 is 3 true events: the first four ranks hold them, so the purity is 3 / 4.
+    assert at["efficiency"]["k"] == 3 and at["efficiency"]["n"] == 5
+    assert at["purity"]["value"] == pytest.approx(0.75) and at["purity"]["n"] == 4
+    # At its own efficiency (4 / 5) the purity is the argmax purity, 4 / 6.
+    assert metrics.purity_at_efficiency(probabilities, reco, true, 1, 0.8)["purity"]["value"] == pytest.approx(4 / 6)
+    # An efficiency above the finder's own cannot be reached; an empty segment has none.
+    assert metrics.purity_at_efficiency(probabilities, reco, true, 1, 0.81) is None
+    assert metrics.purity_at_efficiency(probabilities, reco, true, 7, 0.5) is None
+
+
 def test_rank_auc_by_hand():
     assert metrics.rank_auc([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1]) == 1.0
     assert metrics.rank_auc([0.1, 0.9, 0.2, 0.8], [0, 0, 1, 1]) == pytest.approx(0.5)

@@ -115,6 +115,17 @@ def test_metric_files_with_and_without_truth(tmp_path, cnn):
         assert net["n_events"] == track["n_events"] == 20
     assert files[("cnn", "sim")]["segments"]["accuracy"]["n"] == 20
     assert "purity_ratio_to_tracking" in files[("cnn", "sim")]
+    matched = files[("cnn", "sim")]["purity_at_tracking_efficiency"]
+    assert set(matched) == {f"target{t}" for t in range(1, 6)}
+    for name, entry in matched.items():
+        segment = int(name.removeprefix("target"))
+        tracking_efficiency = files[("tracking", "sim")]["segments"]["efficiency"][segment]["value"]
+        own_efficiency = files[("cnn", "sim")]["segments"]["efficiency"][segment]["value"]
+        if entry is None:  # out of reach, or tracking finds nothing there
+            assert tracking_efficiency in (None, 0.0) or own_efficiency is None or own_efficiency < tracking_efficiency
+        else:
+            assert entry["tracking_efficiency"] == tracking_efficiency
+            assert entry["efficiency"]["value"] >= tracking_efficiency
     assert files[("cnn", "sim")]["targets"]["transverse_position"] == "reconstructed"
     assert files[("cnn", "data")]["has_truth"] is False and "segments" not in files[("cnn", "data")]
     # Tracking without a vertex (segment -1) lowers its efficiency, never its purity.

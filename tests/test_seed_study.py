@@ -51,20 +51,25 @@ def test_the_study_names_configured_models_and_takes_no_configured_name():
     seed_study.check(CONFIG)
 
 
-def segment_file(finder, sample, correct_per_100):
+def segment_file(finder, sample, correct_per_100, matched_purity=None):
     """Metrics of a finder that puts ``correct_per_100`` of every 100 events of each segment
-    in it and the rest in the next segment."""
+    in it and the rest in the next segment; a network's purity at tracking's efficiency is
+    ``matched_purity`` in every target."""
     matrix = np.zeros((N_SEGMENTS, N_SEGMENTS), dtype=np.int64)
     for s in range(N_SEGMENTS):
         matrix[s, s] = correct_per_100
         matrix[s, (s + 1) % N_SEGMENTS] = 100 - correct_per_100
-    return {"finder": finder, "sample": sample, "segments": metrics.segment_metrics(matrix)}
+    out = {"finder": finder, "sample": sample, "segments": metrics.segment_metrics(matrix)}
+    if matched_purity is not None:
+        entry = {"tracking_efficiency": 0.8, "purity": {"value": matched_purity}}
+        out["purity_at_tracking_efficiency"] = {f"target{t}": entry for t in range(1, 6)}
+    return out
 
 
 def study_metrics():
     files = [segment_file("tracking", "sim", 80), segment_file("tracking", "data", 80)]
-    for model, correct in (("cnn", 95), ("cnn_seed2", 88)):
-        files += [segment_file(model, "sim", correct), segment_file(model, "data", correct - 1)]
+    for model, correct, matched in (("cnn", 95, 0.97), ("cnn_seed2", 88, 0.79)):
+        files += [segment_file(model, "sim", correct, matched), segment_file(model, "data", correct - 1)]
     return {(f["finder"], f["sample"]): f for f in files}
 
 
@@ -83,6 +88,9 @@ def test_the_table_gives_each_seed_its_accuracies_targets_and_the_spread():
     assert summary["mean"] == pytest.approx(0.915) and summary["spread"] == pytest.approx(0.07)
     assert summary["sem"] == pytest.approx(np.std([0.95, 0.88], ddof=1) / np.sqrt(2))
     assert document["summary"]["cnn_meets_target_goal"] == 1
+    # At tracking's efficiency: 0.97 against tracking's 0.80 (seed 1), 0.79 (seed 2).
+    assert target["matched_purity"] == pytest.approx(0.97)
+    assert document["summary"]["cnn_matched_purity_above_tracking"] == 1
 
 
 def test_the_markdown_lists_every_seed_with_its_interval_and_the_goal():
@@ -96,6 +104,9 @@ def test_the_markdown_lists_every_seed_with_its_interval_and_the_goal():
     assert "| spread (max - min) | 7.00 | 7.00 |" in lines
     assert "Goal met in all five targets: 1 of 2 seeds." in text
     assert any(line.startswith("| 2 | sim 88.0 | 88.0 | 88.0 | 0.60 |") and line.endswith("| no |") for line in lines)
+    assert "at least tracking's in all five targets in 1 of 2 seeds." in text
+    assert "| 1 | +0.170 | +0.170 | +0.170 | +0.170 | +0.170 |" in lines
+    assert "| 2 | -0.010 | -0.010 | -0.010 | -0.010 | -0.010 |" in lines
 
 
 def test_a_model_whose_name_begins_with_another_keeps_its_own_columns():

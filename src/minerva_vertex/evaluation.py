@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from minerva_vertex import image_contract, metrics, model_kinds, safe_write, score_files, tracking_files
+from minerva_vertex import geometry, image_contract, metrics, model_kinds, safe_write, score_files, tracking_files
 
 
 def align(reference_ids: np.ndarray, ids: np.ndarray, what: str) -> np.ndarray:
@@ -89,7 +89,23 @@ def model_evaluation(
     result = {"finder": model, "kind": kind, "sample": sample, **found}
     if result["has_truth"] and tracking_metrics is not None and "targets" in tracking_metrics:
         result["purity_ratio_to_tracking"] = metrics.purity_ratios(result["targets"], tracking_metrics["targets"])
+        result["purity_at_tracking_efficiency"] = at_tracking_efficiency(events, scores, what, tracking_metrics)
     return result
+
+
+def at_tracking_efficiency(events: Mapping, scores: Mapping, what: str, tracking_metrics: Mapping) -> dict:
+    """Per target (``target{N}``): the network's purity in the target's segment at the
+    track-based vertex's efficiency there (:func:`metrics.purity_at_efficiency`; None where
+    the network's own efficiency is lower), with that ``tracking_efficiency``."""
+    order = align(events["eventids"], scores["eventids"], what)
+    probabilities, predicted = scores["probabilities"][order], scores["predicted"][order]
+    truth = image_contract.truth_of(events)["segments"]
+    out = {}
+    for target, segment in geometry.TARGET_SEGMENTS.items():
+        efficiency = tracking_metrics["segments"]["efficiency"][segment]["value"]
+        matched = None if efficiency is None else metrics.purity_at_efficiency(probabilities, predicted, truth, segment, efficiency)
+        out[f"target{target}"] = None if matched is None else {"tracking_efficiency": efficiency, **matched}
+    return out
 
 
 def _accuracy(entry: Mapping | None):

@@ -25,6 +25,12 @@ Definitions (every interval is Clopper-Pearson, central, 68.27 % = one Gaussian 
   in any passive material of target N. **Scintillator** is the tracker-like region: signal
   = a vertex of a C or H nucleus outside every passive volume with true segment 0, 6, 7, 9
   or 10 (the segments that hold only scintillator); selected = reconstructed in one of them.
+- **Purity at a matched efficiency** (networks): a finder that puts more events in a
+  segment pays for its efficiency in purity, so two finders' purities compare fairly only
+  at the same efficiency. The network keeps, of the events it puts in the segment, only its
+  most probable ones (by the segment's probability), just enough to reach the other
+  finder's efficiency, and its purity there is reported (``purity_at_tracking_efficiency``:
+  the track-based vertex's efficiency in each target segment).
 - A sample without truth gets only what needs no labels: the number of events and the
   predicted segment distribution.
 
@@ -117,6 +123,22 @@ def segment_metrics(matrix: np.ndarray, unreconstructed: np.ndarray | None = Non
         "confusion": matrix.tolist(),
         "unreconstructed": missing.tolist(),
     }
+
+
+def purity_at_efficiency(probabilities, reco_segment, true_segment, segment: int, efficiency: float) -> dict | None:
+    """Purity of ``segment`` at a lower working point: of the events put in the segment, the
+    most probable (``probabilities[:, segment]``) just enough to find ``efficiency`` of its
+    true events. ``efficiency`` and ``purity`` as :func:`ratio`; None where the finder's own
+    efficiency is lower, or the segment has no true event or ``efficiency`` is not positive."""
+    true_in = np.asarray(true_segment) == segment
+    needed = int(np.ceil(efficiency * true_in.sum() - 1e-9))
+    chosen = np.flatnonzero(np.asarray(reco_segment) == segment)
+    ranked = chosen[np.argsort(-np.asarray(probabilities)[chosen, segment], kind="stable")]
+    found = np.cumsum(true_in[ranked])
+    if needed <= 0 or found.size == 0 or found[-1] < needed:
+        return None
+    kept = int(np.searchsorted(found, needed)) + 1  # the first rank that reaches the count
+    return {"efficiency": ratio(needed, int(true_in.sum())), "purity": ratio(needed, kept)}
 
 
 def segment_distribution(segments) -> list[float]:
