@@ -32,7 +32,9 @@ def test_all_targets_of_the_default_run():
     assert len(out) == len(set(out)) and all(p.startswith("results/") for p in out)
     samples, finders = ["simulation", "data_like"], ["tracking", "cnn", "dann", "oracle"]
     assert {paths.metrics("results", f, s) for f in finders for s in samples} <= set(out)
-    assert sum("/scores/" in p for p in out) == 3 * 2 * 3  # models x samples x files
+    files = config["samples"]["simulation"]["simulate"]["files"]
+    assert files == config["samples"]["data_like"]["simulate"]["files"]
+    assert sum("/scores/" in p for p in out) == 3 * 2 * files  # models x samples x files
     assert paths.plot_accuracy_gap("results", "pdf") in out
     assert not any("/vary_" in p or "/variations/" in p for p in out)  # their own target, `variations`
     varied = targets.variation_targets(config)

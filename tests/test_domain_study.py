@@ -57,7 +57,7 @@ def test_points_equal_to_a_sourced_domain_are_that_domain_and_beyond_is_marked(c
     assert by_name["low_energy_beam"].direction is None
     beyond = {name for name, d in by_name.items() if d.beyond_minerva_uncertainties}
     assert beyond == {"scan_data_like_k2", "scan_data_like_k4"}
-    assert {d.training_fraction for d in by_name.values() if d.origin == "scan"} == {0.5}
+    assert {d.training_fraction for d in by_name.values() if d.origin == "scan"} == {config["domain_study"]["scan"]["training_fraction"]}
     assert {d.training_fraction for d in by_name.values() if d.origin == "sourced"} == {1.0}
 
 
@@ -86,7 +86,8 @@ def test_networks_start_from_the_seeds_cnn_with_the_dann_recipe(config):
     oracle = rows[("no_fsi", 3, "oracle")]["entry"]
     assert oracle["kind"] == "finetune" and oracle["train_sample"] == "no_fsi" and "target_sample" not in oracle
     scan = rows[("scan_fsi_0p5", 1, "dann")]
-    assert scan["entry"]["max_train_events"] == dann["max_train_events"] // 2
+    fraction = config["domain_study"]["scan"]["training_fraction"]
+    assert fraction < 1 and scan["entry"]["max_train_events"] == round(fraction * dann["max_train_events"])
     assert rows[("scan_fsi_0p5", 1, "control")]["model"] == "control_scan_seed1"
     assert rows[("scan_fsi_0p5", 1, "cnn")]["model"] == "cnn"  # one CNN for every domain
 
