@@ -55,7 +55,8 @@ learning-curve: setup
 
 # Per target domain (MINERvA's data-like, no-FSI and low-energy-beam samples and a shift
 # scan) and seed: the CNN, the oracle, the DANN, MCC and the control (config section
-# domain_study; docs/domain-study.md). 1 h 43 min on 2 cores after the default run (measured).
+# domain_study; docs/domain-study.md). About 2 hours on 2 cores after the default run (1 h 43 min
+# measured with 120,000-event trainings; 1 h 57 min estimated with today's 160,000).
 domain-study: setup
 	$(SNAKEMAKE) --cores $(CORES) domain_study
 	$(VENV)/bin/python -c 'import sys; print(open(sys.argv[1]).read())' results/domain_study/domain_study.md
