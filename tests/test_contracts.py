@@ -59,7 +59,7 @@ def test_result_part_leaves_out_only_run_only_knobs():
     # A script gets its whole section back: the rule's params and the run-only knobs of the config.
     for name in ("images", "tracking", "training", "scoring"):
         assert settings.with_run_only(settings.result_part(config, name), config, name) == config[name]
-    assert settings.run_only(config, "scoring") == {"batch_size": config["scoring"]["batch_size"], "gpu": 0}
+    assert settings.run_only(config, "scoring") == {"batch_size": config["scoring"]["batch_size"], "threads": 1, "gpu": 0}
 
 
 

@@ -46,7 +46,7 @@ def test_resources_and_memory_knobs_rerun_nothing(tmp_path):
     config = yaml.safe_load(config_file.read_text())
     config.update(
         training={"mem_mb": 9000, "threads": 1, "runtime": 7, "gpu": 0, "progress": False},
-        scoring={"batch_size": 7, "gpu": 0},
+        scoring={"batch_size": 7, "threads": 2, "gpu": 0},
         images={"chunk_events": 128},
         tracking={"chunk_events": 64},
     )

@@ -196,13 +196,16 @@ def test_output_file_contract(image_file, tmp_path):
     out_path = tmp_path / "tracking" / "part000.h5"
     arrays = tracking_files.track_vertex_file(image_file, out_path)
     with h5py.File(image_file, "r") as h5:
-        eventids = h5["eventids"][:]
+        test = h5["split"][:] == image_contract.TEST_SPLIT
+        eventids = h5["eventids"][:][test]
+    assert 0 < len(eventids) < len(test)  # only the test split is tracked
     with h5py.File(out_path, "r") as h5:
         for name, dtype in tracking_files.DATASET_DTYPES.items():
             assert h5[name].dtype == dtype and h5[name].shape == (len(eventids),), name
         np.testing.assert_array_equal(h5["eventids"][:], eventids)
         assert json.loads(h5.attrs["quality_codes"])["0"] == tracking.QUALITY_CODES[0]
         assert h5.attrs["sample"] == "toy"
+        assert h5.attrs["n_events"] == len(eventids) and h5.attrs["split"] == image_contract.TEST_SPLIT
         no_vertex = h5["quality"][:] == tracking.QUALITY_NO_TRACK
         assert h5.attrs["n_no_vertex"] == no_vertex.sum()
         np.testing.assert_array_equal(h5["segment"][:][no_vertex], -1)
@@ -210,6 +213,20 @@ def test_output_file_contract(image_file, tmp_path):
         np.testing.assert_array_equal(h5["segment"][:][~no_vertex], geo.segment_of_z(h5["vtx_z"][:][~no_vertex]))
     np.testing.assert_array_equal(arrays["eventids"], eventids)
     assert not list(out_path.parent.glob(".*tmp*"))
+
+
+@pytest.mark.parametrize("chunk_events", [3, 64, 512])
+def test_test_events_get_the_vertices_of_the_whole_file(image_file, tmp_path, chunk_events):
+    """Reading only the test rows, in blocks of any size, changes no event's vertex."""
+    with h5py.File(image_file, "r") as h5:
+        whole = {key: h5[name][:, :1] for key, name in image_contract.DATASET_OF_VIEW.items()}
+        test = h5["split"][:] == image_contract.TEST_SPLIT
+        scale = float(h5.attrs["energy_scale_mev"])
+    params = tracking.TrackingParams.from_section({"chunk_events": chunk_events})
+    everything = tracking.reconstruct(whole, scale, params)
+    arrays = tracking_files.track_vertex_file(image_file, tmp_path / "out.h5", params)
+    for name in tracking.OUTPUT_FIELDS:
+        np.testing.assert_array_equal(arrays[name], everything[name][test], err_msg=name)
 
 
 def test_gathered_sample_file_and_summary(image_file, tmp_path):

@@ -1,6 +1,6 @@
 """The image file: its dataset names, shapes and split codes, the check that a file follows
-them, the check that a sample's event ids are unique, and the reading of test-split event
-ids and truth.
+them, the check that a sample's event ids are unique, and the reading of the test split
+(its event ids and truth, and its rows in contiguous blocks).
 
 Written by :mod:`minerva_vertex.images`; read by training (``datasets``), scoring, the
 track-based vertex and the metrics, all through this module. The layout (docs/stages.md, "Images"):
@@ -162,6 +162,17 @@ def read_test_events(paths: Sequence) -> dict[str, np.ndarray]:
                     pieces.setdefault(name.removeprefix("gen_data/"), []).append(h5[name][:][test])
     check_unique_ids(ids_per_file)
     return {key: np.concatenate(parts) for key, parts in pieces.items() if len(parts) == len(paths)}
+
+
+def test_blocks(split: np.ndarray, block_size: int):
+    """(start, stop, test rows within start..stop-1) of each block of ``block_size`` test
+    events, in file order: one contiguous read per block, whatever share of the rows the
+    test split holds (a tenth in the default samples, all of them in a varied sample)."""
+    test = np.flatnonzero(np.asarray(split) == TEST_SPLIT)
+    for first in range(0, len(test), block_size):
+        rows = test[first : first + block_size]
+        start, stop = int(rows[0]), int(rows[-1]) + 1
+        yield start, stop, rows - start
 
 
 def truth_of(events: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:

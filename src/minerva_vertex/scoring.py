@@ -23,17 +23,6 @@ from minerva_vertex.devices import Compute, resolve_precision
 from minerva_vertex.image_contract import TEST_SPLIT, VIEW_DATASETS
 
 
-def _test_blocks(split: np.ndarray, batch_size: int):
-    """(start, stop, test rows within start..stop-1) of each batch of ``batch_size`` test
-    events, in file order: one contiguous read per batch, whatever share of the rows the
-    test split holds (a tenth in the default samples, all of them in a varied sample)."""
-    test = np.flatnonzero(split == TEST_SPLIT)
-    for first in range(0, len(test), batch_size):
-        rows = test[first : first + batch_size]
-        start, stop = int(rows[0]), int(rows[-1]) + 1
-        yield start, stop, rows - start
-
-
 def _append(dataset: h5py.Dataset, values: np.ndarray) -> None:
     n = dataset.shape[0]
     dataset.resize(n + len(values), axis=0)
@@ -90,7 +79,7 @@ def _score_into(model, images: h5py.File, out: h5py.File, image_path: Path, batc
     split = images["split"][:]
     n_scored = 0
     with tqdm(total=int((split == TEST_SPLIT).sum()), disable=not progress, desc=f"score {image_path.name}", unit="ev") as bar:
-        for start, stop, keep in _test_blocks(split, batch_size):
+        for start, stop, keep in image_contract.test_blocks(split, batch_size):
             views = [torch.from_numpy(images[name][start:stop][keep]) for name in VIEW_DATASETS]
             features, logits = forward(model, views, compute)
             probabilities = model.segment_probabilities(logits).cpu().numpy()

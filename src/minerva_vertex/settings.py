@@ -121,7 +121,7 @@ RUN_ONLY = {
     "images": ("chunk_events", "allow_no_hits_in_window"),
     "tracking": ("chunk_events",),
     "training": ("threads", "gpu", "mem_mb", "runtime", "checkpoint_minutes", "progress"),
-    "scoring": ("batch_size", "gpu"),
+    "scoring": ("batch_size", "threads", "gpu"),
 }
 
 

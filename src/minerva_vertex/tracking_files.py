@@ -1,7 +1,7 @@
 """Track-based vertices of image files: one output file per image file, one per sample.
 
-Per image file (rule ``track_vertex``), HDF5 with one entry per event, in the order of the
-image file:
+Per image file (rule ``track_vertex``), HDF5 with one entry per test event (``split`` == 2,
+the events every metric reads, as in the score files), in the order of the image file:
 
 =============  ========  ===============================================================
 ``eventids``   uint64    as in the image file
@@ -14,7 +14,8 @@ image file:
 =============  ========  ===============================================================
 
 File attributes: ``sample``, ``source_file`` (the image file), ``geometry_version``,
-``tracking_params`` and ``quality_codes`` (JSON), ``n_events``, ``n_no_vertex``.
+``tracking_params`` and ``quality_codes`` (JSON), ``n_events`` (test events), ``n_no_vertex``,
+``split`` (the test split's code).
 
 Per sample (rule ``gather_track_vertices``): the same datasets concatenated over the
 sample's files, with ``part`` (int16, index into the ``parts`` attribute), and a JSON
@@ -52,10 +53,10 @@ class TrackingFileError(ValueError):
         super().__init__(f"{path}: {message}")
 
 
-def _check_image_file(h5: h5py.File, path) -> tuple[int, float]:
-    """Number of events and energy scale (MeV per pixel unit) of an image file."""
+def _energy_scale(h5: h5py.File, path) -> float:
+    """Energy scale (MeV per pixel unit) of an image file, checked to follow the contract."""
     try:
-        n_events = image_contract.check_file(h5, path)
+        image_contract.check_file(h5, path)
     except image_contract.ImageFileError as error:
         raise TrackingFileError(path, str(error).removeprefix(f"{path}: ")) from None
     if "energy_scale_mev" not in h5.attrs:
@@ -65,7 +66,7 @@ def _check_image_file(h5: h5py.File, path) -> tuple[int, float]:
     scale = float(h5.attrs["energy_scale_mev"])
     if not np.isfinite(scale) or scale <= 0:
         raise TrackingFileError(path, f"attribute 'energy_scale_mev' is {scale}, expected a positive number")
-    return n_events, scale
+    return scale
 
 
 def _write_atomically(path, write) -> None:
@@ -79,25 +80,40 @@ def _write_datasets(h5: h5py.File, arrays: dict) -> None:
         h5.create_dataset(name, data=np.asarray(arrays[name], dtype=dtype), compression="gzip", compression_opts=4)
 
 
+def _read_rows(dataset: h5py.Dataset, rows: np.ndarray, read_size: int) -> np.ndarray:
+    """Channel 0 of the sorted ``rows`` of an image dataset, read ``read_size`` file rows at a
+    time: memory stays bounded however sparse the rows are (a tenth of a default sample)."""
+    pieces = []
+    for first in range(int(rows[0]), int(rows[-1]) + 1, read_size):
+        inside = rows[(rows >= first) & (rows < first + read_size)]
+        if len(inside):
+            pieces.append(dataset[first : inside[-1] + 1, :1][inside - first])
+    return np.concatenate(pieces)
+
+
 def track_vertex_file(
     image_path, output_path, params: tracking.TrackingParams | None = None, progress: bool = False
 ) -> dict:
-    """Track-based vertex of every event of one image file; returns the output arrays."""
+    """Track-based vertex of every test event of one image file; returns the output arrays.
+    Test rows are read in contiguous blocks of ``params.chunk_events`` test events."""
     params = params or tracking.TrackingParams.from_section({})
     with h5py.File(image_path, "r") as h5:
-        n_events, scale = _check_image_file(h5, image_path)
-        results = []
-        starts = range(0, n_events, params.chunk_events)
-        for start in tqdm(starts, desc=f"track_vertex {Path(image_path).name}", unit="chunk", disable=not progress):
-            stop = min(start + params.chunk_events, n_events)
-            chunk = {key: h5[name][start:stop, :1] for key, name in image_contract.DATASET_OF_VIEW.items()}
+        scale = _energy_scale(h5, image_path)
+        split = h5["split"][:]
+        results, ids = [], []
+        blocks = list(image_contract.test_blocks(split, params.chunk_events))
+        for start, _, keep in tqdm(blocks, desc=f"track_vertex {Path(image_path).name}", unit="chunk", disable=not progress):
+            rows = start + keep
+            chunk = {key: _read_rows(h5[name], rows, params.chunk_events) for key, name in image_contract.DATASET_OF_VIEW.items()}
             results.append(tracking.reconstruct_chunk(chunk, scale, params))
+            ids.append(h5["eventids"][start : rows[-1] + 1][keep])
         arrays = {
             name: np.concatenate([r[name] for r in results]) if results else np.zeros(0)
             for name in tracking.OUTPUT_FIELDS
         }
-        arrays["eventids"] = h5["eventids"][:]
+        arrays["eventids"] = np.concatenate(ids) if ids else np.zeros(0, np.uint64)
         sample = h5.attrs.get("sample", "")
+    n_events = len(arrays["eventids"])
 
     def write(out: h5py.File) -> None:
         _write_datasets(out, arrays)
@@ -108,6 +124,7 @@ def track_vertex_file(
         out.attrs["quality_codes"] = json.dumps({str(k): v for k, v in tracking.QUALITY_CODES.items()})
         out.attrs["n_events"] = n_events
         out.attrs["n_no_vertex"] = int(np.sum(arrays["quality"] == tracking.QUALITY_NO_TRACK))
+        out.attrs["split"] = image_contract.TEST_SPLIT
 
     _write_atomically(output_path, write)
     return arrays

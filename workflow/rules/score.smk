@@ -14,7 +14,7 @@ rule score:
         paths.benchmark(RESULTS, "score", "{model}", "{sample}", "{part}")
     conda:
         PIPELINE_ENV
-    threads: 2
+    threads: config["scoring"]["threads"]
     resources:
         mem_mb=4000,
         runtime=60,
