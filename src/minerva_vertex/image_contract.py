@@ -164,7 +164,7 @@ def read_test_events(paths: Sequence) -> dict[str, np.ndarray]:
     return {key: np.concatenate(parts) for key, parts in pieces.items() if len(parts) == len(paths)}
 
 
-def test_blocks(split: np.ndarray, block_size: int):
+def blocks_of_test_rows(split: np.ndarray, block_size: int):
     """(start, stop, test rows within start..stop-1) of each block of ``block_size`` test
     events, in file order: one contiguous read per block, whatever share of the rows the
     test split holds (a tenth in the default samples, all of them in a varied sample)."""

@@ -79,7 +79,7 @@ def _score_into(model, images: h5py.File, out: h5py.File, image_path: Path, batc
     split = images["split"][:]
     n_scored = 0
     with tqdm(total=int((split == TEST_SPLIT).sum()), disable=not progress, desc=f"score {image_path.name}", unit="ev") as bar:
-        for start, stop, keep in image_contract.test_blocks(split, batch_size):
+        for start, stop, keep in image_contract.blocks_of_test_rows(split, batch_size):
             views = [torch.from_numpy(images[name][start:stop][keep]) for name in VIEW_DATASETS]
             features, logits = forward(model, views, compute)
             probabilities = model.segment_probabilities(logits).cpu().numpy()

@@ -101,7 +101,7 @@ def track_vertex_file(
         scale = _energy_scale(h5, image_path)
         split = h5["split"][:]
         results, ids = [], []
-        blocks = list(image_contract.test_blocks(split, params.chunk_events))
+        blocks = list(image_contract.blocks_of_test_rows(split, params.chunk_events))
         for start, _, keep in tqdm(blocks, desc=f"track_vertex {Path(image_path).name}", unit="chunk", disable=not progress):
             rows = start + keep
             chunk = {key: _read_rows(h5[name], rows, params.chunk_events) for key, name in image_contract.DATASET_OF_VIEW.items()}
