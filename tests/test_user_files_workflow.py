@@ -5,9 +5,11 @@ import json
 
 import h5py
 import hdf5plugin  # noqa: F401  (the images' LZ4 filter)
+import numpy as np
 import pytest
 import yaml
 
+from minerva_vertex import image_contract
 from shared_files import FIXTURES, needs_fixtures
 from workflow_run import REPO, snakemake_ok
 
@@ -30,7 +32,8 @@ def test_user_file_sample_converts_and_tracks(tmp_path):
     with h5py.File(results / "images/root6_data/root6_vectors_data.h5") as images:
         assert not images.attrs["has_truth"] and "segments" not in images
         assert images["hits-x"].shape == (100, 1, 127, 50)
+        test_ids = images["eventids"][:][images["split"][:] == image_contract.TEST_SPLIT]
     with h5py.File(results / "tracking/root6_data.h5") as vertices:
-        assert len(vertices["eventids"]) == 100
+        np.testing.assert_array_equal(vertices["eventids"][:], test_ids)  # the test split, as scored
         found = vertices["segment"][:] >= 0
         assert found.mean() > 0.5  # most events have a track
