@@ -1,4 +1,4 @@
-"""Rule track_vertex: track-based vertex of one image file."""
+"""Rule track_vertex: track-based vertex of the test events of one image file."""
 
 import logging
 

@@ -2,7 +2,7 @@
 
 
 rule track_vertex:
-    """Track-based vertex of every event of one image file."""
+    """Track-based vertex of the test events of one image file."""
     input:
         paths.images(RESULTS),
     output:
