@@ -100,18 +100,17 @@ def track_vertex_file(
     with h5py.File(image_path, "r") as h5:
         scale = _energy_scale(h5, image_path)
         split = h5["split"][:]
-        results, ids = [], []
+        results = []
         blocks = list(image_contract.blocks_of_test_rows(split, params.chunk_events))
         for start, _, keep in tqdm(blocks, desc=f"track_vertex {Path(image_path).name}", unit="chunk", disable=not progress):
             rows = start + keep
             chunk = {key: _read_rows(h5[name], rows, params.chunk_events) for key, name in image_contract.DATASET_OF_VIEW.items()}
             results.append(tracking.reconstruct_chunk(chunk, scale, params))
-            ids.append(h5["eventids"][start : rows[-1] + 1][keep])
         arrays = {
             name: np.concatenate([r[name] for r in results]) if results else np.zeros(0)
             for name in tracking.OUTPUT_FIELDS
         }
-        arrays["eventids"] = np.concatenate(ids) if ids else np.zeros(0, np.uint64)
+        arrays["eventids"] = h5["eventids"][:][split == image_contract.TEST_SPLIT]
         sample = h5.attrs.get("sample", "")
     n_events = len(arrays["eventids"])
 
