@@ -39,7 +39,7 @@ test-fast: setup
 
 # bench_cluster.py also needs the test SLURM (tests/slurm/start_cluster.sh): run it by hand.
 bench: setup
-	for bench in simulation images training tracking; do $(VENV)/bin/python benchmarks/bench_$$bench.py || exit 1; done
+	for bench in simulation images training allocator tracking; do $(VENV)/bin/python benchmarks/bench_$$bench.py || exit 1; done
 
 # Test accuracy against training events and CPU seconds for the default recipe and two
 # alternatives (benchmarks/bench_learning_curve.py; about 20 minutes on 2 cores).

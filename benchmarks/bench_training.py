@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from minerva_vertex import datasets, devices, models, training
+from minerva_vertex import allocator, datasets, devices, models, training
 
 WIDTHS = {"x": 50, "u": 25, "v": 25}
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
@@ -158,6 +158,9 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    # The plain loop gets the allocator setting that the pipeline's training makes for its
+    # process, so that the two compare their code only (benchmarks/bench_allocator.py times the setting).
+    allocator.keep_freed_memory()
     with tempfile.TemporaryDirectory(prefix="bench_training_") as workdir:
         measure(args, Path(workdir))
 

@@ -5,7 +5,8 @@ the network in batches of ``batch_size`` test events, each read as one contiguou
 rows, so memory stays bounded whatever the file's size; output datasets grow as batches
 arrive. The score file's layout, and its reader, are in :mod:`minerva_vertex.score_files`.
 
-The file is written under a temporary name and moved into place when complete.
+The file is written under a temporary name and moved into place when complete. Freed
+buffers stay in the process for the next batch (:mod:`minerva_vertex.allocator`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from minerva_vertex import image_contract, models, safe_write, score_files
+from minerva_vertex import allocator, image_contract, models, safe_write, score_files
 from minerva_vertex.devices import Compute, resolve_precision
 from minerva_vertex.image_contract import TEST_SPLIT, VIEW_DATASETS
 
@@ -35,6 +36,7 @@ def score_file(model: models.VertexCNN, image_path, output_path, *, batch_size: 
     ``precision``: fp32, bf16 (autocast) or auto (bf16 where the device has it natively, as
     in training). On a CPU the network runs channels-last, about twice as fast."""
     image_path = Path(image_path)
+    allocator.keep_freed_memory()  # each batch reuses the last one's freed buffers
     with h5py.File(image_path, "r") as images, safe_write.atomic_output(output_path) as tmp:
         image_contract.check_file(images, image_path)
         channels = image_contract.channels_of(images)

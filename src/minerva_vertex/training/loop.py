@@ -4,6 +4,7 @@ select one.
 - CUDA when present (data kept on the GPU when it fits), CPU otherwise; bf16 autocast where
   the device has bf16 natively (``precision: auto``). The same settings work on both. On a
   given CPU a seed gives the same weights every time.
+- Freed buffers stay in the process for the next step to reuse (:mod:`minerva_vertex.allocator`).
 - After every epoch and every ``checkpoint_minutes`` inside one, the whole state is
   checkpointed (:mod:`.checkpoints`); a restarted job resumes at that step and ends with the
   weights of an uninterrupted run.
@@ -21,7 +22,7 @@ from typing import Sequence
 
 import torch
 
-from minerva_vertex import datasets, model_kinds
+from minerva_vertex import allocator, datasets, model_kinds
 from minerva_vertex.devices import Compute
 from minerva_vertex.models import VertexCNN, build_model, initialise_weights
 
@@ -59,6 +60,7 @@ def train(
     a checkpoint of the same training. ``init``: the trained weights of the model named by
     ``settings.init_from``. ``hooks``: calls after each step and epoch (:class:`.context.Hooks`)."""
     _check_inputs(settings, target_files, init)
+    allocator.keep_freed_memory()  # steps reuse their freed buffers instead of faulting them in
     compute = Compute.for_options(options)
     options = dataclasses.replace(options, precision=compute.precision)  # the fingerprint holds what ran
     if compute.device.type == "cuda":
