@@ -13,7 +13,6 @@ of the best events/s of each.
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import resource
 import subprocess
@@ -24,7 +23,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_training  # noqa: E402  (the synthetic files and the default CNN's layers)
+import bench_training  # noqa: E402  (the image files and the default CNN's layers)
 
 from minerva_vertex import allocator, devices, training  # noqa: E402
 
@@ -77,13 +76,7 @@ def main() -> None:
         print(json.dumps(train_once(*args.child, args.source, args.target, args.events, args.threads)))
         return
     with tempfile.TemporaryDirectory(prefix="bench_allocator_") as workdir:
-        if args.images:
-            source = sorted(glob.glob(f"{args.images}/*.h5"))
-            target = sorted(glob.glob(f"{args.target_images or args.images}/*.h5"))
-        else:
-            source = bench_training.write_synthetic(Path(workdir), args.events, seed=1)
-            target = bench_training.write_synthetic(Path(workdir), args.events, seed=2, shift=0.5)
-        compare(args, source, target)
+        compare(args, *bench_training.image_files(args, Path(workdir)))
 
 
 def compare(args: argparse.Namespace, source: list[str], target: list[str]) -> None:

@@ -165,15 +165,19 @@ def main() -> None:
         measure(args, Path(workdir))
 
 
+def image_files(args: argparse.Namespace, workdir: Path) -> tuple[list[str], list[str]]:
+    """The source and target image files: those of ``--images`` and ``--target-images``
+    (the source's when absent), else two synthetic files of ``--events`` written to ``workdir``."""
+    if args.images:
+        source = sorted(glob.glob(f"{args.images}/*.h5"))
+        return source, sorted(glob.glob(f"{args.target_images or args.images}/*.h5"))
+    return write_synthetic(workdir, args.events, seed=1), write_synthetic(workdir, args.events, seed=2, shift=0.5)
+
+
 def measure(args: argparse.Namespace, workdir: Path) -> None:
     """Every figure of the benchmark; the synthetic files and checkpoints go to ``workdir``."""
     device = devices.choose_device(args.device)
-    if args.images:
-        source = sorted(glob.glob(f"{args.images}/*.h5"))
-        target = sorted(glob.glob(f"{args.target_images or args.images}/*.h5"))
-    else:
-        source = write_synthetic(workdir, args.events, seed=1)
-        target = write_synthetic(workdir, args.events, seed=2, shift=0.5)
+    source, target = image_files(args, workdir)
     split = "train"
     reading = datasets.ReadOptions(batch_size=args.batch_size, memory_limit_mb=4096, chunk_events=4096)
     src = datasets.load_batches(source, split, reading, channels=1, labels=True, max_events=args.events)

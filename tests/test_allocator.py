@@ -17,20 +17,22 @@ GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 # Rounds of four 5 MB blocks allocated, written and freed, as a training step allocates a
 # batch and its activations; the minor page faults of the last ten rounds are printed.
 # glibc's default gives the heap's free top back to the system once it exceeds twice the
-# largest mapped block freed so far (5 MB here), so every round faults its 20 MB in again. The blocks come
-# from malloc itself: a tensor's aligned allocation leaves slack that small allocations
-# fill, which makes the heap's layout, and the count, vary from run to run.
-ROUNDS = """
+# largest mapped block freed so far (5 MB here), so every round faults its 20 MB in again.
+# The blocks come from malloc itself: a tensor's aligned allocation leaves slack that small
+# allocations fill, which makes the heap's layout, and the count, vary from run to run.
+BLOCK_BYTES, BLOCKS_PER_ROUND = 5 << 20, 4
+PAGES_PER_ROUND = BLOCKS_PER_ROUND * BLOCK_BYTES // 4096
+ROUNDS = f"""
 import ctypes, resource, sys
 from minerva_vertex import allocator
 libc = ctypes.CDLL("libc.so.6")
 libc.malloc.restype = ctypes.c_void_p
 libc.free.argtypes = [ctypes.c_void_p]
-BLOCK = 5 << 20
+BLOCK = {BLOCK_BYTES}
 if sys.argv[1] == "kept":
     assert allocator.keep_freed_memory()
 def one_round():
-    blocks = [libc.malloc(BLOCK) for _ in range(4)]
+    blocks = [libc.malloc(BLOCK) for _ in range({BLOCKS_PER_ROUND})]
     for block in blocks:
         ctypes.memset(block, 1, BLOCK)
     for block in blocks:
@@ -41,7 +43,6 @@ for _ in range(10):
     one_round()
 print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
-PAGES_PER_ROUND = 4 * (5 << 20) // 4096
 
 
 def page_faults(mode: str) -> int:
