@@ -32,12 +32,12 @@ from minerva_vertex import allocator, datasets, devices, models, training
 
 WIDTHS = {"x": 50, "u": 25, "v": 25}
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
-NETWORK_KEYS = ("input_transform", "activation", "normalization")  # the layers, as the default CNN has them
+NETWORK_KEYS = ("input_transform", "activation", "normalization", "dropout")  # the layers, as the default CNN has them
 
 
 @functools.cache
 def default_network() -> dict:
-    """The default CNN's layer choices (config/config.yaml), so that both loops time that network."""
+    """The default CNN's layer choices and dropout (config/config.yaml), so that both loops time that network."""
     entry = yaml.safe_load(DEFAULT_CONFIG.read_text())["models"]["cnn"]
     return {key: entry[key] for key in NETWORK_KEYS if key in entry}
 

@@ -13,8 +13,10 @@ project's reference facts (MINERVA.md, "The network"):
   1024, ReLU, dropout, 1024, ReLU, dropout, 1 output (sigmoid cross entropy);
 - finetune and mcc: the CNN's network, trained otherwise (:mod:`minerva_vertex.model_kinds`).
 
-Convolutions have no padding and pooling rounds down, as in Caffe's "valid" convolution;
-the shapes per layer are listed by :func:`layer_shapes`.
+The dropout probability is a setting (``dropout``, MINERvA's 0.5 by default); the default run
+trains without, since each event is seen once. Convolutions have no padding and pooling
+rounds down, as in Caffe's "valid" convolution; the shapes per layer are listed by
+:func:`layer_shapes`.
 """
 
 from __future__ import annotations
