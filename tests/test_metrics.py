@@ -136,6 +136,43 @@ def test_purity_at_a_lower_efficiency_keeps_the_most_probable_events():
     assert metrics.purity_at_efficiency(probabilities, reco, true, 7, 0.5) is None
 
 
+def test_paired_purity_difference_by_hand():
+    # Segment 1. Finder A puts events 0-4 in it (0-3 true): purity 4 / 5. Finder B puts
+    # events 0-2 and 4-6 in it (0-2 and 5 true): purity 4 / 6.
+    true = np.array([1, 1, 1, 1, 0, 1, 2, 2])
+    a = np.array([1, 1, 1, 1, 1, 2, 2, 2])
+    b = np.array([1, 1, 1, 0, 1, 1, 1, 2])
+    result = metrics.paired_purity_difference(a, b, true, 1)
+    assert result["value"] == pytest.approx(4 / 5 - 4 / 6)
+    low, high = result["interval"]
+    assert low <= result["value"] <= high
+    # The same seed gives the same interval; a finder against itself differs by exactly 0.
+    assert metrics.paired_purity_difference(a, b, true, 1) == result
+    assert metrics.paired_purity_difference(a, a, true, 1) == {"value": 0.0, "interval": [0.0, 0.0]}
+    # A finder that puts nothing in the segment has no purity to compare.
+    assert metrics.paired_purity_difference(a, b, true, 7) == {"value": None, "interval": None}
+    with pytest.raises(ValueError, match="one entry per event"):
+        metrics.paired_purity_difference(a, b[:-1], true, 1)
+
+
+def test_pairing_narrows_the_interval_of_two_finders_that_mostly_agree():
+    # 4,000 events of segment 1 or 0; finder B is finder A with 2 % of its answers flipped.
+    rng = np.random.default_rng(3)
+    true = rng.integers(0, 2, size=4000)
+    a = np.where(rng.random(4000) < 0.9, true, 1 - true)
+    b = np.where(rng.random(4000) < 0.02, 1 - a, a)
+    result = metrics.paired_purity_difference(a, b, true, 1)
+    width = result["interval"][1] - result["interval"][0]
+    # Each purity alone is known to about +-0.7 %: independent intervals would combine to ~2 %.
+    alone = [metrics.ratio(((f == 1) & (true == 1)).sum(), (f == 1).sum())["interval"] for f in (a, b)]
+    combined = float(np.hypot(*(high - low for low, high in alone)))
+    assert width < 0.5 * combined
+    # What is left is the spread of the ~80 events the finders disagree on, each of which moves
+    # a purity (~2,000 events in the segment) by about 1 / 2,000: a 68 % width of about
+    # 2 sqrt(80) / 2,000.
+    assert width == pytest.approx(2 * np.sqrt(0.02 * 4000) / 2000, rel=0.5)
+
+
 def test_rank_auc_by_hand():
     assert metrics.rank_auc([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1]) == 1.0
     assert metrics.rank_auc([0.1, 0.9, 0.2, 0.8], [0, 0, 1, 1]) == pytest.approx(0.5)

@@ -126,6 +126,16 @@ def test_metric_files_with_and_without_truth(tmp_path, cnn):
         else:
             assert entry["tracking_efficiency"] == tracking_efficiency
             assert entry["efficiency"]["value"] >= tracking_efficiency
+    against = files[("cnn", "sim")]["purity_difference_to_tracking"]
+    for name, entry in against.items():
+        segment = int(name.removeprefix("target"))
+        mine = files[("cnn", "sim")]["segments"]["purity"][segment]["value"]
+        theirs = files[("tracking", "sim")]["segments"]["purity"][segment]["value"]
+        if mine is None or theirs is None:  # a finder with no event in the segment
+            assert entry == {"value": None, "interval": None}
+        else:
+            assert entry["value"] == pytest.approx(mine - theirs)
+            assert entry["interval"][0] <= entry["value"] <= entry["interval"][1]
     assert files[("cnn", "sim")]["targets"]["transverse_position"] == "reconstructed"
     assert files[("cnn", "data")]["has_truth"] is False and "segments" not in files[("cnn", "data")]
     # Tracking without a vertex (segment -1) lowers its efficiency, never its purity.
@@ -241,6 +251,9 @@ def test_every_finder_is_joined_to_the_truth_by_event_id(tmp_path, cnn):
     net = evaluation.model_evaluation(scores, images, tracking, straight, "cnn", "cnn", "s")
     swapped = evaluation.model_evaluation(scores[::-1], images, tracking, straight, "cnn", "cnn", "s")
     assert net["segments"] == swapped["segments"] and net["segments"]["accuracy"]["n"] == 20
+    # The paired comparison with tracking joins both finders to the same events by id.
+    against_backwards = evaluation.model_evaluation(scores, images, reversed_tracking, backwards, "cnn", "cnn", "s")
+    assert against_backwards["purity_difference_to_tracking"] == net["purity_difference_to_tracking"]
 
 
 def test_a_track_vertex_file_missing_an_event_is_named(tmp_path, cnn):

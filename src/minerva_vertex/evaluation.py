@@ -90,7 +90,23 @@ def model_evaluation(
     if result["has_truth"] and tracking_metrics is not None and "targets" in tracking_metrics:
         result["purity_ratio_to_tracking"] = metrics.purity_ratios(result["targets"], tracking_metrics["targets"])
         result["purity_at_tracking_efficiency"] = at_tracking_efficiency(events, scores, what, tracking_metrics)
+        if vertices is not None:
+            result["purity_difference_to_tracking"] = purity_against_tracking(events, scores, what, vertices, str(tracking_path))
     return result
+
+
+def purity_against_tracking(events: Mapping, scores: Mapping, what: str, vertices: Mapping, tracking_what: str) -> dict:
+    """Per target (``target{N}``): the network's purity in the target's segment less the
+    track-based vertex's, on the same test events, with its paired 68 % interval
+    (:func:`metrics.paired_purity_difference`)."""
+    reference = events["eventids"]
+    predicted = scores["predicted"][align(reference, scores["eventids"], what)]
+    tracked = vertices["segment"][align(reference, vertices["eventids"], tracking_what)]
+    truth = image_contract.truth_of(events)["segments"]
+    return {
+        f"target{target}": metrics.paired_purity_difference(predicted, tracked, truth, segment)
+        for target, segment in geometry.TARGET_SEGMENTS.items()
+    }
 
 
 def at_tracking_efficiency(events: Mapping, scores: Mapping, what: str, tracking_metrics: Mapping) -> dict:
