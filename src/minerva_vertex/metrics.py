@@ -33,9 +33,8 @@ Definitions (every interval is Clopper-Pearson, central, 68.27 % = one Gaussian 
   the track-based vertex's efficiency in each target segment).
 - **Purity against the track-based vertex's** (networks): each target segment's purity less
   the track-based vertex's on the same events, with a 68 % interval from a paired bootstrap
-  (``purity_difference_to_tracking``, :func:`paired_purity_difference`): most events are
-  right or wrong for both finders alike, so the difference is known far better than either
-  purity.
+  (``purity_difference_to_tracking``, :func:`paired_purity_difference`): events right or
+  wrong for both finders alike cancel in the difference.
 - A sample without truth gets only what needs no labels: the number of events and the
   predicted segment distribution.
 
@@ -154,8 +153,8 @@ def paired_purity_difference(reco_segment, other_segment, true_segment, segment:
     central interval from a paired bootstrap.
 
     Both finders' purities come from one resampling of the events, so what the two share
-    (most events are right, or wrong, for both) cancels, and the interval is that of the
-    difference, far narrower than the two purities' own intervals combined. The resampling is
+    (events right, or wrong, for both) cancels, and the interval is that of the difference,
+    narrower than the two purities' own intervals combined. The resampling is
     Poisson's (each event weighted by a Poisson(1) count), over the events either finder puts
     in the segment, the only ones a purity reads. ``value`` None (and no interval) where a
     finder puts no event in the segment.
