@@ -155,6 +155,14 @@ def test_paired_purity_difference_by_hand():
         metrics.paired_purity_difference(a, b[:-1], true, 1)
 
 
+def test_the_bootstrap_drawn_in_blocks_equals_the_one_drawn_at_once(monkeypatch):
+    rng = np.random.default_rng(5)
+    true, a, b = (rng.integers(0, 3, size=500) for _ in range(3))
+    at_once = metrics.paired_purity_difference(a, b, true, 1, resamples=300)
+    monkeypatch.setattr(metrics, "BOOTSTRAP_BLOCK_WEIGHTS", 2000)  # a handful of resamples per block
+    assert metrics.paired_purity_difference(a, b, true, 1, resamples=300) == at_once
+
+
 def test_pairing_narrows_the_interval_of_two_finders_that_mostly_agree():
     # 4,000 events of segment 1 or 0; finder B is finder A with 2 % of its answers flipped.
     rng = np.random.default_rng(3)

@@ -1,6 +1,7 @@
 """Evaluation metrics of a vertex finder: pure functions of predicted and true labels.
 
-Definitions (every interval is Clopper-Pearson, central, 68.27 % = one Gaussian sigma):
+Definitions (every interval is central, 68.27 % = one Gaussian sigma, and Clopper-Pearson but
+for the paired bootstrap's of a purity difference):
 
 - **Confusion matrix** ``C[t, r]``: events of true segment ``t`` reconstructed in segment
   ``r``, both 0-10. A vertex finder that finds no vertex (tracking, segment -1) counts in
@@ -145,7 +146,8 @@ def purity_at_efficiency(probabilities, reco_segment, true_segment, segment: int
     return {"efficiency": ratio(needed, int(true_in.sum())), "purity": ratio(needed, kept)}
 
 
-BOOTSTRAP_RESAMPLES = 2000  # the interval's edges move by under 0.001 between bootstrap seeds
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_BLOCK_WEIGHTS = 4_000_000  # Poisson weights drawn at a time (32 MB)
 
 
 def paired_purity_difference(reco_segment, other_segment, true_segment, segment: int, *, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> dict:
@@ -168,10 +170,14 @@ def paired_purity_difference(reco_segment, other_segment, true_segment, segment:
     value = float((mine & (true == segment)).sum() / mine.sum() - (theirs & (true == segment)).sum() / theirs.sum())
     read = mine | theirs
     right = true[read] == segment
-    mine, theirs = mine[read], theirs[read]
-    weights = np.random.default_rng(seed).poisson(1.0, size=(resamples, int(read.sum()))).astype(np.float64)
+    counts = np.stack([mine[read] & right, mine[read], theirs[read] & right, theirs[read]], axis=1).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    block = max(1, BOOTSTRAP_BLOCK_WEIGHTS // len(counts))  # resamples at a time: memory stays bounded
+    sums = np.concatenate([
+        rng.poisson(1.0, size=(min(block, resamples - start), len(counts))) @ counts for start in range(0, resamples, block)
+    ])
     with np.errstate(invalid="ignore", divide="ignore"):
-        differences = weights @ (mine & right) / (weights @ mine) - weights @ (theirs & right) / (weights @ theirs)
+        differences = sums[:, 0] / sums[:, 1] - sums[:, 2] / sums[:, 3]
     differences = differences[np.isfinite(differences)]
     tail = 100 * (1.0 - CONFIDENCE_LEVEL) / 2.0
     low, high = np.percentile(differences, [tail, 100 - tail])
