@@ -89,33 +89,33 @@ def model_evaluation(
     result = {"finder": model, "kind": kind, "sample": sample, **found}
     if result["has_truth"] and tracking_metrics is not None and "targets" in tracking_metrics:
         result["purity_ratio_to_tracking"] = metrics.purity_ratios(result["targets"], tracking_metrics["targets"])
-        result["purity_at_tracking_efficiency"] = at_tracking_efficiency(events, scores, what, tracking_metrics)
+        # The network's answers in the order of the test events, aligned once for both comparisons.
+        order = align(events["eventids"], scores["eventids"], what)
+        probabilities, predicted = scores["probabilities"][order], scores["predicted"][order]
+        truth = image_contract.truth_of(events)["segments"]
+        result["purity_at_tracking_efficiency"] = at_tracking_efficiency(probabilities, predicted, truth, tracking_metrics)
         if vertices is not None:
-            result["purity_difference_to_tracking"] = purity_against_tracking(events, scores, what, vertices, str(tracking_path))
+            tracked = vertices["segment"][align(events["eventids"], vertices["eventids"], str(tracking_path))]
+            result["purity_difference_to_tracking"] = purity_against_tracking(predicted, tracked, truth)
     return result
 
 
-def purity_against_tracking(events: Mapping, scores: Mapping, what: str, vertices: Mapping, tracking_what: str) -> dict:
+def purity_against_tracking(predicted, tracked, truth) -> dict:
     """Per target (``target{N}``): the network's purity in the target's segment less the
-    track-based vertex's, on the same test events, with its paired 68 % interval
-    (:func:`metrics.paired_purity_difference`)."""
-    reference = events["eventids"]
-    predicted = scores["predicted"][align(reference, scores["eventids"], what)]
-    tracked = vertices["segment"][align(reference, vertices["eventids"], tracking_what)]
-    truth = image_contract.truth_of(events)["segments"]
+    track-based vertex's, on the same test events (the network's segments ``predicted``, the
+    tracking's ``tracked`` and the ``truth``, all in one event order), with its paired 68 %
+    interval (:func:`metrics.paired_purity_difference`)."""
     return {
         f"target{target}": metrics.paired_purity_difference(predicted, tracked, truth, segment)
         for target, segment in geometry.TARGET_SEGMENTS.items()
     }
 
 
-def at_tracking_efficiency(events: Mapping, scores: Mapping, what: str, tracking_metrics: Mapping) -> dict:
+def at_tracking_efficiency(probabilities, predicted, truth, tracking_metrics: Mapping) -> dict:
     """Per target (``target{N}``): the network's purity in the target's segment at the
     track-based vertex's efficiency there (:func:`metrics.purity_at_efficiency`; None where
-    the network's own efficiency is lower), with that ``tracking_efficiency``."""
-    order = align(events["eventids"], scores["eventids"], what)
-    probabilities, predicted = scores["probabilities"][order], scores["predicted"][order]
-    truth = image_contract.truth_of(events)["segments"]
+    the network's own efficiency is lower), with that ``tracking_efficiency``. The network's
+    ``probabilities`` and ``predicted`` segments and the ``truth`` are in one event order."""
     out = {}
     for target, segment in geometry.TARGET_SEGMENTS.items():
         efficiency = tracking_metrics["segments"]["efficiency"][segment]["value"]

@@ -167,10 +167,11 @@ def paired_purity_difference(reco_segment, other_segment, true_segment, segment:
     mine, theirs = reco == segment, other == segment
     if not mine.any() or not theirs.any():
         return {"value": None, "interval": None}
-    value = float((mine & (true == segment)).sum() / mine.sum() - (theirs & (true == segment)).sum() / theirs.sum())
     read = mine | theirs
     right = true[read] == segment
     counts = np.stack([mine[read] & right, mine[read], theirs[read] & right, theirs[read]], axis=1).astype(np.float64)
+    right_mine, all_mine, right_theirs, all_theirs = counts.sum(axis=0)
+    value = float(right_mine / all_mine - right_theirs / all_theirs)
     rng = np.random.default_rng(seed)
     block = max(1, BOOTSTRAP_BLOCK_WEIGHTS // len(counts))  # resamples at a time: memory stays bounded
     sums = np.concatenate([

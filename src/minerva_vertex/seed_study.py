@@ -95,8 +95,9 @@ def target_comparison(network: Mapping, tracking: Mapping, max_miss_ratio: float
     segment purity, of the network and of the track-based vertex on the same events; the
     goal is met where the misses are at most ``max_miss_ratio`` of tracking's and the purity
     at least tracking's. ``purity_difference_interval``: the 68 % interval of the purity less
-    tracking's from a paired bootstrap, and ``purity_below_tracking`` whether all of it lies
-    below zero (None where the metrics lack it). ``matched_purity``: the network's purity at
+    tracking's from a paired bootstrap, ``purity_below_tracking`` whether all of it lies below
+    zero, and ``meets_goal_within_interval`` the goal with the purity read so (each None where
+    the metrics lack the interval). ``matched_purity``: the network's purity at
     tracking's efficiency (None where the metrics lack it or the network's efficiency is lower)."""
     out = {}
     matched = network.get("purity_at_tracking_efficiency") or {}
@@ -107,13 +108,15 @@ def target_comparison(network: Mapping, tracking: Mapping, max_miss_ratio: float
         tracking_miss = 1 - theirs["efficiency"][segment]["value"]
         purity, tracking_purity = _value(mine["purity"][segment]), _value(theirs["purity"][segment])
         ratio = miss / tracking_miss if tracking_miss > 0 else None
-        meets = ratio is not None and ratio <= max_miss_ratio and purity is not None and purity >= tracking_purity
+        misses_met = ratio is not None and ratio <= max_miss_ratio
+        meets = misses_met and purity is not None and purity >= tracking_purity
         interval = (paired.get(f"target{segment}") or {}).get("interval")
+        below = None if interval is None else bool(interval[1] < 0)
         out[f"target{segment}"] = {
             "miss": miss, "tracking_miss": tracking_miss, "miss_ratio": ratio,
             "purity": purity, "tracking_purity": tracking_purity, "meets_goal": bool(meets),
-            "purity_difference_interval": interval,
-            "purity_below_tracking": None if interval is None else bool(interval[1] < 0),
+            "purity_difference_interval": interval, "purity_below_tracking": below,
+            "meets_goal_within_interval": None if below is None else misses_met and not below,
             "matched_purity": _value((matched.get(f"target{segment}") or {}).get("purity")),
         }
     return out
@@ -130,20 +133,10 @@ def member_row(metric_files: Mapping[tuple[str, str], Mapping], member: Member, 
     own = metric_files[(member.model, own_sample)]
     row["targets"] = target_comparison(own, metric_files[(TRACKING, own_sample)], max_miss_ratio)
     row["meets_target_goal"] = all(t["meets_goal"] for t in row["targets"].values())
-    row["meets_target_goal_within_intervals"] = _meets_within_intervals(row["targets"], max_miss_ratio)
+    within = [t["meets_goal_within_interval"] for t in row["targets"].values()]
+    row["meets_target_goal_within_intervals"] = None if None in within else all(within)
     row["segment_efficiency"] = {str(s): own["segments"]["efficiency"][s]["value"] for s in REPORTED_SEGMENTS}
     return row
-
-
-def _meets_within_intervals(targets: Mapping[str, Mapping], max_miss_ratio: float) -> bool | None:
-    """The target goal with the purity read statistically: misses at most ``max_miss_ratio`` of
-    tracking's, and no purity below tracking's by more than its paired 68 % interval. None
-    where the metrics have no paired interval."""
-    if any(t["purity_below_tracking"] is None for t in targets.values()):
-        return None
-    return all(
-        t["miss_ratio"] is not None and t["miss_ratio"] <= max_miss_ratio and not t["purity_below_tracking"] for t in targets.values()
-    )
 
 
 def spread_summary(values: Sequence[float]) -> dict:
@@ -275,8 +268,8 @@ def markdown(document: Mapping, max_miss_ratio: float = 0.5) -> str:
     the network's own working point and at the tracking's efficiency."""
     parts = ["# Seed study", "", "Segment accuracy (%) on each sample's test split, 68 % intervals:", ""]
     parts += _accuracy_section(document)
+    summary = document["summary"]
     for base in document["models"]:
-        summary = document["summary"]
         met, n_seeds = summary[f"{base}_meets_target_goal"], sum(base in e for e in document["seeds"])
         within = summary.get(f"{base}_meets_target_goal_within_intervals")
         parts += [
